@@ -1,0 +1,2 @@
+//! Stage 3: snapshots of what was cited (WARC) and the Internet Archive's
+//! copies of what is gone.

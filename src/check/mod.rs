@@ -1,0 +1,205 @@
+//! Stage 2: unique URLs → results.
+//!
+//! The checker requests each unique URL once, follows redirects itself so
+//! every hop is recorded, and classifies the outcome as a [`Verdict`]. It
+//! knows nothing of documents or footnotes: callers hand it URLs and join the
+//! [`CheckResult`]s back to their citations.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+/// The outcome of checking one URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 2xx without a redirect.
+    Ok,
+    /// 2xx through temporary redirects only (302, 303, 307).
+    Redirected,
+    /// 2xx through at least one permanent redirect (301, 308).
+    Moved,
+    /// 404, 410 or another 4xx not listed under `Blocked`.
+    Broken,
+    /// 401, 403, 407, 429 after retries, 451: the server refuses us.
+    Blocked,
+    /// 5xx after retries.
+    ServerError,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The host name could not be resolved.
+    DnsError,
+    /// Refused, unreachable or reset before an answer.
+    ConnectError,
+    /// Invalid, expired or mismatched certificate, or a failed handshake.
+    TlsError,
+    /// A malformed HTTP answer.
+    HttpError,
+    /// The redirect chain visits a URL twice.
+    RedirectLoop,
+    /// More redirects than `--max-redirects`.
+    TooManyRedirects,
+    /// A link that leads nowhere (`#`, empty, `javascript:`): never requested.
+    Placeholder,
+    /// Not a valid URL: never requested.
+    InvalidUrl,
+    /// A scheme other than http(s): never requested.
+    UnsupportedScheme,
+    /// Left out by `--exclude`/`--include`: never requested.
+    Excluded,
+}
+
+impl Verdict {
+    /// Every verdict, in report order.
+    pub const ALL: [Verdict; 17] = [
+        Verdict::Ok,
+        Verdict::Redirected,
+        Verdict::Moved,
+        Verdict::Broken,
+        Verdict::Blocked,
+        Verdict::ServerError,
+        Verdict::Timeout,
+        Verdict::DnsError,
+        Verdict::ConnectError,
+        Verdict::TlsError,
+        Verdict::HttpError,
+        Verdict::RedirectLoop,
+        Verdict::TooManyRedirects,
+        Verdict::Placeholder,
+        Verdict::InvalidUrl,
+        Verdict::UnsupportedScheme,
+        Verdict::Excluded,
+    ];
+
+    /// The snake_case name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Redirected => "redirected",
+            Verdict::Moved => "moved",
+            Verdict::Broken => "broken",
+            Verdict::Blocked => "blocked",
+            Verdict::ServerError => "server_error",
+            Verdict::Timeout => "timeout",
+            Verdict::DnsError => "dns_error",
+            Verdict::ConnectError => "connect_error",
+            Verdict::TlsError => "tls_error",
+            Verdict::HttpError => "http_error",
+            Verdict::RedirectLoop => "redirect_loop",
+            Verdict::TooManyRedirects => "too_many_redirects",
+            Verdict::Placeholder => "placeholder",
+            Verdict::InvalidUrl => "invalid_url",
+            Verdict::UnsupportedScheme => "unsupported_scheme",
+            Verdict::Excluded => "excluded",
+        }
+    }
+
+    /// Parses a snake_case verdict name.
+    pub fn parse(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
+    /// The page still answers (possibly somewhere else).
+    pub fn is_alive(self) -> bool {
+        matches!(self, Verdict::Ok | Verdict::Redirected | Verdict::Moved)
+    }
+
+    /// Failing unless `--fail-on` says otherwise.
+    pub fn fails_by_default(self) -> bool {
+        matches!(
+            self,
+            Verdict::Broken
+                | Verdict::ServerError
+                | Verdict::Timeout
+                | Verdict::DnsError
+                | Verdict::ConnectError
+                | Verdict::TlsError
+                | Verdict::HttpError
+                | Verdict::RedirectLoop
+                | Verdict::TooManyRedirects
+                | Verdict::InvalidUrl
+        )
+    }
+
+    /// The URL was never sent over the network.
+    pub fn is_unrequested(self) -> bool {
+        matches!(
+            self,
+            Verdict::Placeholder
+                | Verdict::InvalidUrl
+                | Verdict::UnsupportedScheme
+                | Verdict::Excluded
+        )
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One response in a redirect chain (the last hop is the final answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedirectHop {
+    /// The URL requested at this hop.
+    pub url: String,
+    /// The status it answered.
+    pub status: u16,
+    /// The `Location` header exactly as sent, if any.
+    pub location: Option<String>,
+    /// `location` resolved against `url` (RFC 3986), if it parsed.
+    pub resolved: Option<String>,
+    /// The address actually connected to.
+    pub remote_addr: Option<SocketAddr>,
+    /// Time from sending the request to receiving the headers.
+    pub elapsed_ms: u64,
+}
+
+/// Everything the checker learned about one URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The URL as handed to the checker (fragment removed).
+    pub url: String,
+    /// The classification.
+    pub verdict: Verdict,
+    /// The final HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Where the chain ended.
+    pub final_url: Option<String>,
+    /// Every hop of the last attempt, in order.
+    pub chain: Vec<RedirectHop>,
+    /// The underlying cause of a failure, in one line.
+    pub error: Option<String>,
+    /// The method of the final request: `HEAD` or `GET`.
+    pub method: Option<&'static str>,
+    /// Attempts made, retries included.
+    pub attempts: u32,
+    /// Wall time spent on this URL, retries and waits included.
+    pub elapsed_ms: u64,
+    /// When the check finished.
+    pub checked_at: jiff::Timestamp,
+    /// `Content-Type` of the final answer.
+    pub content_type: Option<String>,
+    /// `Content-Length` of the final answer, as sent.
+    pub content_length: Option<u64>,
+    /// The certificate was not verified (`--insecure`).
+    pub insecure: bool,
+}
+
+impl CheckResult {
+    /// Number of redirects followed (hops minus the final answer).
+    pub fn redirects(&self) -> usize {
+        self.chain.len().saturating_sub(1)
+    }
+
+    /// `301 https://a/x -> 302 https://b/y -> 200 https://c/z`
+    pub fn chain_text(&self) -> String {
+        self.chain
+            .iter()
+            .map(|hop| format!("{} {}", hop.status, hop.url))
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+}

@@ -1,0 +1,1 @@
+//! Settings shared by the subcommands: defaults, and later `linkrot.toml`.

@@ -1,0 +1,2 @@
+//! The embedded store of past runs (SQLite), and the dead-link policy that
+//! reads it.

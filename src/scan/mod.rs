@@ -1,0 +1,351 @@
+//! Stage 1: documents → footnotes → citations.
+//!
+//! A scanner reads one document and reports every URL it cites, tied to the
+//! footnote (or body paragraph) it stands in. Each format has its own module;
+//! they all produce the same [`Extraction`], which [`scan_document`] stamps
+//! with the document's path. Walking folders, detecting formats and reading
+//! files safely lives in [`walk`].
+//!
+//! Nothing here touches the network: the checker consumes what this stage
+//! produces and never reaches back into it.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub mod html;
+pub mod lines;
+pub mod markdown;
+pub mod text;
+pub mod url;
+pub mod walk;
+
+/// Input formats linkrot understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// CommonMark/GFM Markdown, including documents converted from PDF.
+    Markdown,
+    /// HTML pages (Pandoc, Hugo, Jekyll, Wikipedia, DPUB-ARIA footnotes).
+    Html,
+    /// Plain text with an endnotes section.
+    Text,
+}
+
+impl Format {
+    /// The lowercase name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Text => "text",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which URLs a scan reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ScopeFilter {
+    /// Only URLs inside footnotes and endnotes.
+    #[default]
+    Footnotes,
+    /// Footnote URLs plus every URL in the body.
+    All,
+}
+
+/// Where in the document a citation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Inside a footnote or endnote.
+    Footnote,
+    /// In the running text (only reported with `--scope all`).
+    Body,
+}
+
+impl Scope {
+    /// The lowercase name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Footnote => "footnote",
+            Scope::Body => "body",
+        }
+    }
+}
+
+/// How a URL was written in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkForm {
+    /// `[text](url)`
+    Inline,
+    /// `[text][ref]` resolved through a `[ref]: url` definition.
+    Reference,
+    /// `<https://…>`
+    Autolink,
+    /// A URL written as plain text.
+    Bare,
+    /// `<a href="…">` in HTML or raw HTML inside Markdown.
+    HtmlHref,
+}
+
+impl LinkForm {
+    /// The lowercase name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkForm::Inline => "inline",
+            LinkForm::Reference => "reference",
+            LinkForm::Autolink => "autolink",
+            LinkForm::Bare => "bare",
+            LinkForm::HtmlHref => "html_href",
+        }
+    }
+}
+
+/// What kind of target a citation points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlKind {
+    /// `http` or `https`: checkable.
+    Web,
+    /// `#`, empty or `javascript:`: a link that leads nowhere, kept so a
+    /// librarian sees the citation has no usable link.
+    Placeholder,
+    /// `mailto:`, `ftp:`, `file:` and every other scheme.
+    OtherScheme,
+}
+
+impl UrlKind {
+    /// The lowercase name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrlKind::Web => "web",
+            UrlKind::Placeholder => "placeholder",
+            UrlKind::OtherScheme => "other_scheme",
+        }
+    }
+}
+
+/// A footnote or endnote as the document defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Footnote {
+    /// The label as written: `3`, `a`, `note-12`.
+    pub label: String,
+    /// 1-based line of the definition.
+    pub line: usize,
+    /// 1-based body lines that reference this note, in order, without repeats.
+    pub reference_lines: Vec<usize>,
+    /// The whole note as plain text on one line.
+    pub text: String,
+    /// Label of the footnote this one repeats ("Ibid.", "Id.", "supra note 4").
+    pub repeats: Option<String>,
+}
+
+/// One URL cited in one place of one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Citation {
+    /// The document as given on the command line (or `-` for stdin).
+    pub document: Arc<str>,
+    /// 1-based line of the URL.
+    pub line: usize,
+    /// 1-based column of the URL, in characters of the original line.
+    pub column: usize,
+    /// Footnote or body.
+    pub scope: Scope,
+    /// The footnote the URL stands in; `None` in the body.
+    pub footnote: Option<Arc<Footnote>>,
+    /// The URL exactly as written in the source.
+    pub raw_url: String,
+    /// The URL a reader would click: cleaned, IDN hosts in punycode.
+    pub url: String,
+    /// The link text, if the URL was written as a link with text.
+    pub link_text: Option<String>,
+    /// How the URL was written.
+    pub form: LinkForm,
+    /// Whether it can be checked over HTTP.
+    pub kind: UrlKind,
+    /// A URL written as the link text that differs from the href after cleanup.
+    pub text_url_mismatch: Option<String>,
+    /// Byte range of the URL (or link) in the source, for tools and tests.
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+/// A problem worth telling the user about that does not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The document the warning is about.
+    pub document: Arc<str>,
+    /// 1-based line, where one applies.
+    pub line: Option<usize>,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.document, line, self.message),
+            None => write!(f, "{}: {}", self.document, self.message),
+        }
+    }
+}
+
+/// A citation as a format scanner finds it, before it is tied to a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundLink {
+    /// Byte range of the URL (or the whole link) in the source.
+    pub span: Range<usize>,
+    /// Index into [`Extraction::footnotes`], or `None` for the body.
+    pub footnote: Option<usize>,
+    /// The URL exactly as written.
+    pub raw_url: String,
+    /// The link text, if any.
+    pub link_text: Option<String>,
+    /// How it was written.
+    pub form: LinkForm,
+}
+
+/// A footnote as a format scanner finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFootnote {
+    /// The label as written.
+    pub label: String,
+    /// Byte offset of the start of the definition.
+    pub start: usize,
+    /// Byte offsets of the references to it in the body.
+    pub references: Vec<usize>,
+    /// The note as plain text on one line.
+    pub text: String,
+}
+
+/// What one format scanner extracts from one source text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extraction {
+    /// Footnotes in document order.
+    pub footnotes: Vec<FoundFootnote>,
+    /// Links in document order, footnote links and body links interleaved.
+    pub links: Vec<FoundLink>,
+    /// Problems found, with the byte offset they are about.
+    pub warnings: Vec<(Option<usize>, String)>,
+}
+
+/// Options that change what a scan reports.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Footnotes only, or body too.
+    pub scope: ScopeFilter,
+}
+
+/// The result of scanning one document.
+#[derive(Debug, Clone)]
+pub struct ScannedDocument {
+    /// The document as named by the user.
+    pub document: Arc<str>,
+    /// The format it was read as.
+    pub format: Format,
+    /// Its footnotes, in document order.
+    pub footnotes: Vec<Arc<Footnote>>,
+    /// Its citations, in document order.
+    pub citations: Vec<Citation>,
+    /// Problems found while reading it.
+    pub warnings: Vec<Warning>,
+}
+
+/// Scans one document's text, already decoded, as `format`.
+///
+/// Positions are computed here, once, from the byte offsets the format
+/// scanners report, so every format numbers lines and columns the same way.
+pub fn scan_document(
+    document: Arc<str>,
+    source: &str,
+    format: Format,
+    options: &ScanOptions,
+) -> ScannedDocument {
+    let extraction = match format {
+        Format::Markdown => markdown::extract(source),
+        Format::Html => html::extract(source),
+        Format::Text => text::extract(source),
+    };
+    assemble(document, source, format, extraction, options)
+}
+
+/// Turns a format scanner's byte offsets into positions, footnotes and
+/// citations; shared by every format.
+pub fn assemble(
+    document: Arc<str>,
+    source: &str,
+    format: Format,
+    extraction: Extraction,
+    options: &ScanOptions,
+) -> ScannedDocument {
+    let index = lines::LineIndex::new(source);
+    let mut footnotes: Vec<Arc<Footnote>> = Vec::with_capacity(extraction.footnotes.len());
+    for found in &extraction.footnotes {
+        let mut reference_lines: Vec<usize> =
+            found.references.iter().map(|&o| index.line(o)).collect();
+        reference_lines.dedup();
+        footnotes.push(Arc::new(Footnote {
+            label: found.label.clone(),
+            line: index.line(found.start),
+            reference_lines,
+            text: found.text.clone(),
+            repeats: None,
+        }));
+    }
+    let citations = extraction
+        .links
+        .into_iter()
+        .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
+        .map(|link| {
+            let (line, column) = index.position(link.span.start);
+            let cleaned = url::clean(&link.raw_url);
+            let text_url_mismatch = link
+                .link_text
+                .as_deref()
+                .and_then(|text| url::text_mismatch(text, &cleaned.url));
+            Citation {
+                document: document.clone(),
+                line,
+                column,
+                scope: if link.footnote.is_some() {
+                    Scope::Footnote
+                } else {
+                    Scope::Body
+                },
+                footnote: link.footnote.and_then(|i| footnotes.get(i).cloned()),
+                raw_url: link.raw_url,
+                url: cleaned.url,
+                link_text: link.link_text,
+                form: link.form,
+                kind: cleaned.kind,
+                text_url_mismatch,
+                span: link.span,
+            }
+        })
+        .collect();
+    let warnings = extraction
+        .warnings
+        .into_iter()
+        .map(|(offset, message)| Warning {
+            document: document.clone(),
+            line: offset.map(|o| index.line(o)),
+            message,
+        })
+        .collect();
+    ScannedDocument {
+        document,
+        format,
+        footnotes,
+        citations,
+        warnings,
+    }
+}

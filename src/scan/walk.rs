@@ -1,0 +1,1 @@
+//! Finding documents: folders, ignore files, formats, and reading files safely.
