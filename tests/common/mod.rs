@@ -534,10 +534,8 @@ fn head_bytes(status: u16, headers: &[(String, String)], len: Option<usize>) -> 
         }
         out.push_str(&format!("{n}: {v}\r\n"));
     }
-    if !has_len {
-        if let Some(len) = len {
-            out.push_str(&format!("content-length: {len}\r\n"));
-        }
+    if let (false, Some(len)) = (has_len, len) {
+        out.push_str(&format!("content-length: {len}\r\n"));
     }
     out.push_str("\r\n");
     out.into_bytes()
