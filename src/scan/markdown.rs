@@ -1,6 +1,1101 @@
 //! Markdown: GFM and Pandoc footnotes, and notes of documents converted from PDF.
+//!
+//! One pass over pulldown-cmark's events (with byte offsets) finds the
+//! structure; the notes pulldown-cmark does not know are recognised from the
+//! raw source at the start of a block or inline event:
+//!
+//! - GFM footnotes `[^label]` / `[^label]: text`, labels case-insensitive;
+//! - Pandoc inline notes `^[text]`, labelled by their ordinal;
+//! - converted-PDF notes, paragraphs that begin `<sup>N</sup>`, referenced by
+//!   `<sup>N</sup>` in the running text;
+//! - numbered items (`1.`, `[1]`, `1 `) under a Notes, Endnotes, Footnotes or
+//!   References heading, referenced by `[N]` or `<sup>N</sup>`.
+//!
+//! Bare URLs are found by linkify over the raw source of each run of inline
+//! content (a paragraph, heading, list item or cell) that contains `://`,
+//! dropping hits inside links, so the finder never walks the whole document.
 
-/// Extracts footnotes and links (TODO(scan helper)).
-pub fn extract(_source: &str) -> super::Extraction {
-    super::Extraction::default()
+use std::ops::Range;
+
+use linkify::{LinkFinder, LinkKind};
+use memchr::memmem;
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use super::plain::{finish, push_collapsed, push_space};
+use super::{Extraction, FoundFootnote, FoundLink, LinkForm};
+
+/// How a note was written, which decides how references reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoteKind {
+    /// `[^label]: text`
+    Gfm,
+    /// `^[text]`
+    Inline,
+    /// A paragraph beginning `<sup>N</sup>`.
+    Sup,
+    /// A numbered item under a Notes heading.
+    Section,
+}
+
+#[derive(Debug)]
+struct Note {
+    label: String,
+    kind: NoteKind,
+    start: usize,
+    references: Vec<usize>,
+    text: String,
+    /// Source bytes before this offset are the note's marker (`<sup>1</sup>`,
+    /// `[1]`, `1.`), not its text.
+    marker_end: usize,
+}
+
+/// A reference to a note found in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    Gfm,
+    Sup,
+    Bracket,
+}
+
+#[derive(Debug)]
+struct NoteRef {
+    kind: RefKind,
+    label: String,
+    offset: usize,
+}
+
+/// A link whose text is still being collected.
+#[derive(Debug)]
+struct OpenLink {
+    link: usize,
+    text: String,
+    owner: Option<usize>,
+    /// Length of the owner's text when the link started, so a link whose
+    /// text is a URL can be rewritten as the cleaned URL.
+    owner_mark: usize,
+    /// End of the last event inside the link, to find the destination.
+    inner_end: usize,
+    html: bool,
+    range_start: usize,
+}
+
+/// Options for the Markdown parser: GFM footnotes, tables, strikethrough
+/// and front matter (so YAML is not read as text).
+fn parser_options() -> Options {
+    Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+}
+
+/// Headings that open an endnotes section.
+fn is_notes_heading(text: &str) -> bool {
+    let t = text
+        .trim()
+        .trim_end_matches([':', '.'])
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        t.as_str(),
+        "notes"
+            | "endnotes"
+            | "end notes"
+            | "footnotes"
+            | "references"
+            | "notes and references"
+            | "references and notes"
+    )
+}
+
+/// Extracts footnotes and links from Markdown source.
+pub fn extract(source: &str) -> super::Extraction {
+    let mut s = Scanner::new(source);
+    let parser = Parser::new_ext(source, parser_options());
+    for (event, range) in parser.into_offset_iter() {
+        s.event(event, range);
+    }
+    s.flush_run();
+    s.finish()
+}
+
+struct Scanner<'a> {
+    src: &'a str,
+    finder: LinkFinder,
+    notes: Vec<Note>,
+    refs: Vec<NoteRef>,
+    links: Vec<FoundLink>,
+    warnings: Vec<(Option<usize>, String)>,
+    /// Candidate `^[…]` spans from a pre-pass, in order, not yet reached.
+    inline_candidates: Vec<Range<usize>>,
+    next_candidate: usize,
+    /// Inline notes that contain the current position: (note, span).
+    inline_stack: Vec<(usize, Range<usize>)>,
+    /// Every inline note, for attributing bare URLs found later in a run.
+    inline_spans: Vec<(usize, Range<usize>)>,
+    gfm_note: Option<usize>,
+    block_note: Option<usize>,
+    /// Level of the Notes heading whose section we are in.
+    notes_section: Option<u8>,
+    /// The last note of the current section, continued by unmarked paragraphs.
+    section_last: Option<usize>,
+    /// Depth of lists, and for the list opened directly in a notes section,
+    /// its start number and the next item's index.
+    list_depth: usize,
+    section_list: Option<(u64, u64, usize)>,
+    heading: Option<(u8, String)>,
+    open_links: Vec<OpenLink>,
+    /// The run of inline content being scanned, and the byte ranges inside it
+    /// that bare-URL and reference detection must skip.
+    run: Option<Range<usize>>,
+    run_skip: Vec<Range<usize>>,
+    /// Inside `<sup>`…`</sup>` inline HTML: its text is a note number.
+    in_sup: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(src: &'a str) -> Self {
+        let mut finder = LinkFinder::new();
+        finder.kinds(&[LinkKind::Url]).url_must_have_scheme(true);
+        Scanner {
+            src,
+            finder,
+            notes: Vec::new(),
+            refs: Vec::new(),
+            links: Vec::new(),
+            warnings: Vec::new(),
+            inline_candidates: inline_note_candidates(src),
+            next_candidate: 0,
+            inline_stack: Vec::new(),
+            inline_spans: Vec::new(),
+            gfm_note: None,
+            block_note: None,
+            notes_section: None,
+            section_last: None,
+            list_depth: 0,
+            section_list: None,
+            heading: None,
+            open_links: Vec::new(),
+            run: None,
+            run_skip: Vec::new(),
+            in_sup: false,
+        }
+    }
+
+    /// The note the block-level container assigns, ignoring inline notes.
+    fn container(&self) -> Option<usize> {
+        self.gfm_note.or(self.block_note)
+    }
+
+    /// The note an offset belongs to right now.
+    fn owner(&self) -> Option<usize> {
+        self.inline_stack
+            .last()
+            .map(|(n, _)| *n)
+            .or_else(|| self.container())
+    }
+
+    fn new_note(
+        &mut self,
+        label: String,
+        kind: NoteKind,
+        start: usize,
+        marker_end: usize,
+    ) -> usize {
+        self.notes.push(Note {
+            label,
+            kind,
+            start,
+            references: Vec::new(),
+            text: String::new(),
+            marker_end,
+        });
+        self.notes.len() - 1
+    }
+
+    /// Leaves inline notes that end at or before `offset`, and enters a
+    /// candidate `^[` that starts inside the text event `range`.
+    fn track_inline(&mut self, range: &Range<usize>, is_text: bool) {
+        while let Some((_, span)) = self.inline_stack.last() {
+            if span.end <= range.start {
+                self.inline_stack.pop();
+            } else {
+                break;
+            }
+        }
+        while let Some(c) = self.inline_candidates.get(self.next_candidate) {
+            if c.start < range.start {
+                // inside code, a link destination or HTML: not a note
+                self.next_candidate += 1;
+                continue;
+            }
+            if is_text && c.start < range.end {
+                let c = c.clone();
+                self.next_candidate += 1;
+                let ordinal = self
+                    .notes
+                    .iter()
+                    .filter(|n| n.kind == NoteKind::Inline)
+                    .count()
+                    + 1;
+                let idx =
+                    self.new_note(ordinal.to_string(), NoteKind::Inline, c.start, c.start + 2);
+                self.notes[idx].references.push(c.start);
+                self.inline_stack.push((idx, c.clone()));
+                self.inline_spans.push((idx, c));
+                continue;
+            }
+            break;
+        }
+    }
+
+    fn extend_run(&mut self, range: &Range<usize>) {
+        match &mut self.run {
+            Some(r) => r.end = r.end.max(range.end),
+            None => self.run = Some(range.clone()),
+        }
+    }
+
+    /// Appends inline text to whoever owns it: the open link, the note.
+    fn push_text(&mut self, text: &str, range: &Range<usize>) {
+        if self.in_sup {
+            return;
+        }
+        // A text event the source spells the same way can be cut at note
+        // boundaries: the `^[`/`]` of inline notes and the marker of a note.
+        let borrowed = self.src.get(range.clone()) == Some(text);
+        if borrowed && (!self.inline_stack.is_empty() || self.inline_boundary_inside(range)) {
+            self.push_split(range.clone());
+            return;
+        }
+        self.push_owned(text, range.start, range.end, borrowed);
+    }
+
+    fn inline_boundary_inside(&self, range: &Range<usize>) -> bool {
+        self.inline_spans
+            .last()
+            .is_some_and(|(_, span)| span.start < range.end && span.end > range.start)
+    }
+
+    /// Routes the pieces of a borrowed text event to their owners.
+    fn push_split(&mut self, range: Range<usize>) {
+        let mut cuts: Vec<usize> = vec![range.start, range.end];
+        for (_, span) in self.inline_spans.iter().rev().take(8) {
+            for p in [span.start, span.start + 2, span.end - 1, span.end] {
+                if p > range.start && p < range.end && self.src.is_char_boundary(p) {
+                    cuts.push(p);
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let owner_span = self
+                .inline_spans
+                .iter()
+                .rev()
+                .find(|(_, span)| span.start <= a && a < span.end);
+            if let Some((_, span)) = owner_span
+                && (a < span.start + 2 || a >= span.end - 1)
+            {
+                continue; // the `^[` or the closing `]`
+            }
+            let owner = owner_span.map(|(n, _)| *n).or_else(|| self.container());
+            let piece = &self.src[a..b];
+            self.push_to(owner, piece, a, b, true);
+        }
+    }
+
+    fn push_owned(&mut self, text: &str, start: usize, end: usize, borrowed: bool) {
+        let owner = self.owner();
+        self.push_to(owner, text, start, end, borrowed);
+    }
+
+    fn push_to(
+        &mut self,
+        owner: Option<usize>,
+        text: &str,
+        start: usize,
+        end: usize,
+        borrowed: bool,
+    ) {
+        if let Some(link) = self.open_links.last_mut() {
+            push_collapsed(&mut link.text, text);
+            link.inner_end = link.inner_end.max(end);
+        }
+        let Some(n) = owner else { return };
+        let note = &mut self.notes[n];
+        if end <= note.marker_end && start >= note.start {
+            return;
+        }
+        if start < note.marker_end && start >= note.start {
+            if borrowed && self.src.is_char_boundary(note.marker_end) {
+                push_collapsed(&mut note.text, &self.src[note.marker_end..end]);
+            }
+            return;
+        }
+        push_collapsed(&mut note.text, text);
+    }
+
+    fn space(&mut self) {
+        if let Some(n) = self.owner() {
+            push_space(&mut self.notes[n].text);
+        }
+        if let Some(link) = self.open_links.last_mut() {
+            push_space(&mut link.text);
+        }
+    }
+
+    /// Ends the current run of inline content: finds its bare URLs and its
+    /// references to notes that were not parsed as such.
+    fn flush_run(&mut self) {
+        let Some(run) = self.run.take() else {
+            self.run_skip.clear();
+            return;
+        };
+        let slice = &self.src[run.clone()];
+        let bytes = slice.as_bytes();
+        let skip = std::mem::take(&mut self.run_skip);
+        let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
+        if memmem::find(bytes, b"://").is_some() {
+            let mut hits = Vec::new();
+            for link in self.finder.links(slice) {
+                let span = run.start + link.start()..run.start + link.end();
+                if !skipped(&span) {
+                    hits.push(span);
+                }
+            }
+            for span in hits {
+                // the run may straddle inline notes: attribute by position
+                let owner = self.owner_at_in(&run, span.start);
+                self.links.push(FoundLink {
+                    raw_url: self.src[span.clone()].to_string(),
+                    span,
+                    footnote: owner,
+                    link_text: None,
+                    form: LinkForm::Bare,
+                });
+            }
+        }
+        // `[^label]` left as text: a reference to a note never defined.
+        for at in memmem::find_iter(bytes, b"[^") {
+            let start = run.start + at;
+            if let Some(label) = bracket_label(&slice[at + 2..], false)
+                && !skipped(&(start..start + 1))
+            {
+                self.warnings.push((
+                    Some(start),
+                    format!("footnote [^{label}] is referenced but never defined"),
+                ));
+            }
+        }
+        // `[12]` in the text: a possible reference to a numbered endnote.
+        for at in memchr::memchr_iter(b'[', bytes) {
+            let start = run.start + at;
+            if let Some(label) = bracket_label(&slice[at + 1..], true)
+                && !skipped(&(start..start + 1))
+                && !self.notes.iter().rev().take(1).any(|n| n.start == start)
+            {
+                self.refs.push(NoteRef {
+                    kind: RefKind::Bracket,
+                    label: label.to_string(),
+                    offset: start,
+                });
+            }
+        }
+        self.run_skip = skip;
+        self.run_skip.clear();
+    }
+
+    fn owner_at_in(&self, run: &Range<usize>, offset: usize) -> Option<usize> {
+        self.inline_spans
+            .iter()
+            .rev()
+            .take_while(|(_, span)| span.end > run.start)
+            .find(|(_, span)| span.contains(&offset))
+            .map(|(n, _)| *n)
+            .or_else(|| self.container())
+    }
+
+    fn event(&mut self, event: Event<'a>, range: Range<usize>) {
+        let is_text = matches!(event, Event::Text(_));
+        let inline = match &event {
+            Event::Start(tag) => is_inline_tag(tag),
+            Event::End(tag) => is_inline_end(tag),
+            Event::Text(_)
+            | Event::Code(_)
+            | Event::InlineHtml(_)
+            | Event::FootnoteReference(_)
+            | Event::SoftBreak
+            | Event::HardBreak
+            | Event::InlineMath(_) => true,
+            _ => false,
+        };
+        if inline {
+            if !matches!(event, Event::End(_)) {
+                self.track_inline(&range, is_text);
+            }
+            self.extend_run(&range);
+        } else {
+            self.flush_run();
+            if !matches!(event, Event::End(_)) {
+                self.track_inline(&range, false);
+            }
+        }
+        match event {
+            Event::Start(tag) => self.start(tag, range),
+            Event::End(tag) => self.end(tag),
+            Event::Text(text) => {
+                if let Some((_, h)) = &mut self.heading {
+                    push_collapsed(h, &text);
+                }
+                self.push_text(&text, &range);
+            }
+            Event::Code(code) => {
+                self.run_skip.push(range.clone());
+                if let Some((_, h)) = &mut self.heading {
+                    push_collapsed(h, &code);
+                }
+                self.push_owned(&code, range.start, range.end, false);
+            }
+            Event::SoftBreak | Event::HardBreak => self.space(),
+            Event::FootnoteReference(label) => {
+                self.run_skip.push(range.clone());
+                self.refs.push(NoteRef {
+                    kind: RefKind::Gfm,
+                    label: label.to_lowercase(),
+                    offset: range.start,
+                });
+            }
+            Event::InlineHtml(html) => self.inline_html(&html, range),
+            Event::Html(html) => {
+                for (href, at) in anchor_hrefs(&html) {
+                    let start = if self.src.get(range.clone()) == Some(&*html) {
+                        range.start + at
+                    } else {
+                        range.start
+                    };
+                    let owner = self.owner();
+                    self.links.push(FoundLink {
+                        span: start..start + href.1,
+                        footnote: owner,
+                        raw_url: href.0,
+                        link_text: None,
+                        form: LinkForm::HtmlHref,
+                    });
+                }
+            }
+            Event::Rule => {}
+            _ => {}
+        }
+    }
+
+    fn inline_html(&mut self, html: &str, range: Range<usize>) {
+        let lower_starts = |p: &str| {
+            html.len() >= p.len() && html.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        };
+        if lower_starts("<sup") {
+            if let Some((label, end)) = sup_marker(self.src, range.start) {
+                let is_own_marker = self
+                    .block_note
+                    .is_some_and(|n| self.notes[n].start == range.start);
+                if !is_own_marker {
+                    self.refs.push(NoteRef {
+                        kind: RefKind::Sup,
+                        label: label.to_ascii_lowercase(),
+                        offset: range.start,
+                    });
+                }
+                self.run_skip.push(range.start..end);
+                self.in_sup = true;
+            }
+        } else if lower_starts("</sup") {
+            self.in_sup = false;
+        } else if lower_starts("<br") {
+            self.space();
+        } else if lower_starts("</a") {
+            if let Some(pos) = self.open_links.iter().rposition(|l| l.html) {
+                let open = self.open_links.remove(pos);
+                self.run_skip.push(open.range_start..range.end);
+                self.close_link(open);
+            }
+        } else if lower_starts("<a") {
+            if let Some(((href, len), at)) = anchor_hrefs(html).into_iter().next() {
+                let start = if self.src.get(range.clone()) == Some(html) {
+                    range.start + at
+                } else {
+                    range.start
+                };
+                self.run_skip.push(range.clone());
+                let owner = self.owner();
+                self.links.push(FoundLink {
+                    span: start..start + len,
+                    footnote: owner,
+                    raw_url: href,
+                    link_text: None,
+                    form: LinkForm::HtmlHref,
+                });
+                let owner_mark = owner.map_or(0, |n| self.notes[n].text.len());
+                self.open_links.push(OpenLink {
+                    link: self.links.len() - 1,
+                    text: String::new(),
+                    owner,
+                    owner_mark,
+                    inner_end: range.end,
+                    html: true,
+                    range_start: range.start,
+                });
+            }
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'a>, range: Range<usize>) {
+        match tag {
+            Tag::FootnoteDefinition(label) => {
+                let marker_end = self.src[range.clone()]
+                    .find("]:")
+                    .map_or(range.start, |o| range.start + o + 2);
+                let idx = self.new_note(label.to_string(), NoteKind::Gfm, range.start, marker_end);
+                self.gfm_note = Some(idx);
+            }
+            Tag::Heading { level, .. } => {
+                self.heading = Some((level as u8, String::new()));
+                self.block_note = None;
+            }
+            Tag::Paragraph => self.start_paragraph(range),
+            Tag::List(first) => {
+                self.list_depth += 1;
+                if self.list_depth == 1 && self.notes_section.is_some() && self.gfm_note.is_none() {
+                    self.section_list = Some((first.unwrap_or(1), 0, self.list_depth));
+                }
+                self.space();
+            }
+            Tag::Item => {
+                if let Some((first, index, depth)) = &mut self.section_list
+                    && *depth == self.list_depth
+                {
+                    let label = (*first + *index).to_string();
+                    *index += 1;
+                    let marker_end = item_marker_end(self.src, range.start);
+                    let idx = self.new_note(label, NoteKind::Section, range.start, marker_end);
+                    self.block_note = Some(idx);
+                    self.section_last = Some(idx);
+                } else {
+                    self.space();
+                }
+            }
+            // an image's alt text stands for it like a link's text
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }
+            | Tag::Image {
+                link_type,
+                dest_url,
+                ..
+            } => self.open_link(link_type, dest_url, range),
+            _ => {}
+        }
+    }
+
+    fn open_link(&mut self, link_type: LinkType, dest_url: CowStr<'a>, range: Range<usize>) {
+        let (form, raw_url, span) = match link_type {
+            LinkType::Inline => (LinkForm::Inline, dest_url.to_string(), range.clone()),
+            LinkType::Autolink => (
+                LinkForm::Autolink,
+                dest_url.to_string(),
+                range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
+            ),
+            LinkType::Email => (
+                LinkForm::Autolink,
+                format!("mailto:{dest_url}"),
+                range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
+            ),
+            _ => (LinkForm::Reference, dest_url.to_string(), range.clone()),
+        };
+        self.run_skip.push(range.clone());
+        let owner = self.owner();
+        self.links.push(FoundLink {
+            span,
+            footnote: owner,
+            raw_url,
+            link_text: None,
+            form,
+        });
+        let owner_mark = owner.map_or(0, |n| self.notes[n].text.len());
+        self.open_links.push(OpenLink {
+            link: self.links.len() - 1,
+            text: String::new(),
+            owner,
+            owner_mark,
+            inner_end: range.start + 1,
+            html: false,
+            range_start: range.start,
+        });
+    }
+
+    /// Finishes a link: its text, and for an inline link the position of
+    /// the destination (after the `](` that closes the text).
+    fn close_link(&mut self, mut open: OpenLink) {
+        finish(&mut open.text);
+        let link = &mut self.links[open.link];
+        if link.form == LinkForm::Inline && !open.html {
+            let whole = link.span.clone();
+            let from = open.inner_end.clamp(whole.start, whole.end);
+            if let Some(o) = memmem::find(&self.src.as_bytes()[from..whole.end], b"](") {
+                let mut d = from + o + 2;
+                let b = self.src.as_bytes();
+                while d < whole.end && b[d].is_ascii_whitespace() {
+                    d += 1;
+                }
+                if d < whole.end && b[d] == b'<' {
+                    d += 1;
+                }
+                let len = raw_dest_len(&self.src[d..whole.end]);
+                link.span = d..d + len;
+            }
+        }
+        if open.text.is_empty() {
+            return;
+        }
+        let text = if super::url::looks_like_url(&open.text) {
+            let cleaned = super::url::clean(&open.text).url;
+            if let Some(n) = open.owner {
+                let note = &mut self.notes[n];
+                if open.owner_mark <= note.text.len() && note.text.is_char_boundary(open.owner_mark)
+                {
+                    note.text.truncate(open.owner_mark);
+                    push_collapsed(&mut note.text, &cleaned);
+                }
+            }
+            cleaned
+        } else {
+            open.text
+        };
+        link.link_text = Some(text);
+        if let Some(outer) = self.open_links.last_mut() {
+            push_collapsed(&mut outer.text, link.link_text.as_deref().unwrap_or(""));
+        }
+    }
+
+    fn start_paragraph(&mut self, range: Range<usize>) {
+        if self.gfm_note.is_some() {
+            self.space();
+            return;
+        }
+        if self.list_depth > 0 && self.section_list.is_some() {
+            self.space();
+            return;
+        }
+        if let Some((label, end)) = sup_marker(self.src, range.start) {
+            let idx = self.new_note(label.to_string(), NoteKind::Sup, range.start, end);
+            self.block_note = Some(idx);
+            return;
+        }
+        if self.notes_section.is_some() && self.list_depth == 0 {
+            if let Some((label, end)) = paragraph_marker(self.src, range.start) {
+                let idx = self.new_note(label.to_string(), NoteKind::Section, range.start, end);
+                self.block_note = Some(idx);
+                self.section_last = Some(idx);
+            } else if let Some(last) = self.section_last {
+                self.block_note = Some(last);
+                self.space();
+            }
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::FootnoteDefinition => self.gfm_note = None,
+            TagEnd::Heading(level) => {
+                if let Some((_, text)) = self.heading.take() {
+                    let level = level as u8;
+                    if is_notes_heading(&text) {
+                        self.notes_section = Some(level);
+                        self.section_last = None;
+                    } else if self.notes_section.is_some_and(|l| level <= l) {
+                        self.notes_section = None;
+                        self.section_last = None;
+                    }
+                }
+            }
+            TagEnd::Paragraph => match self.block_note {
+                // a converted-PDF note is one paragraph, and so is a
+                // numbered paragraph note (continued by the next unmarked one)
+                Some(n)
+                    if self.notes[n].kind == NoteKind::Sup
+                        || (self.notes[n].kind == NoteKind::Section && self.list_depth == 0) =>
+                {
+                    self.block_note = None;
+                }
+                _ => self.space(),
+            },
+            TagEnd::Item => {
+                if let Some((_, _, depth)) = self.section_list
+                    && depth == self.list_depth
+                {
+                    self.block_note = None;
+                } else {
+                    self.space();
+                }
+            }
+            TagEnd::List(_) => {
+                if self
+                    .section_list
+                    .is_some_and(|(_, _, depth)| depth == self.list_depth)
+                {
+                    self.section_list = None;
+                }
+                self.list_depth = self.list_depth.saturating_sub(1);
+            }
+            TagEnd::Link | TagEnd::Image => {
+                if let Some(pos) = self.open_links.iter().rposition(|l| !l.html) {
+                    let open = self.open_links.remove(pos);
+                    self.close_link(open);
+                }
+            }
+            TagEnd::TableCell | TagEnd::BlockQuote(_) | TagEnd::CodeBlock => self.space(),
+            _ => {}
+        }
+    }
+
+    fn finish(mut self) -> Extraction {
+        self.attach_references();
+        let footnotes = self
+            .notes
+            .into_iter()
+            .map(|mut n| {
+                finish(&mut n.text);
+                FoundFootnote {
+                    label: n.label,
+                    start: n.start,
+                    references: n.references,
+                    text: n.text,
+                }
+            })
+            .collect();
+        self.links.sort_by_key(|l| l.span.start);
+        self.warnings.sort_by_key(|w| w.0);
+        Extraction {
+            footnotes,
+            links: self.links,
+            warnings: self.warnings,
+        }
+    }
+
+    /// Ties each reference to its note and reports the loose ends.
+    fn attach_references(&mut self) {
+        let refs = std::mem::take(&mut self.refs);
+        let mut sup_used = false;
+        for r in &refs {
+            let target = match r.kind {
+                RefKind::Gfm => self
+                    .notes
+                    .iter()
+                    .position(|n| n.kind == NoteKind::Gfm && n.label.to_lowercase() == r.label),
+                RefKind::Sup | RefKind::Bracket => {
+                    let fits = |n: &Note| {
+                        matches!(n.kind, NoteKind::Sup | NoteKind::Section)
+                            && n.label.eq_ignore_ascii_case(&r.label)
+                            && !(n.start <= r.offset && r.offset < n.marker_end)
+                    };
+                    // the nearest definition after the reference (numbering
+                    // may restart per chapter), else the last one before it
+                    self.notes
+                        .iter()
+                        .position(|n| fits(n) && n.start > r.offset)
+                        .or_else(|| self.notes.iter().rposition(fits))
+                }
+            };
+            match target {
+                Some(t) => {
+                    if r.kind == RefKind::Sup {
+                        sup_used = true;
+                    }
+                    self.notes[t].references.push(r.offset);
+                }
+                None if r.kind == RefKind::Sup
+                    && r.label.bytes().all(|b| b.is_ascii_digit())
+                    && self.notes.iter().any(|n| n.kind == NoteKind::Sup) =>
+                {
+                    self.warnings.push((
+                        Some(r.offset),
+                        format!("note {} is referenced but never defined", r.label),
+                    ));
+                }
+                None => {}
+            }
+        }
+        for n in &mut self.notes {
+            n.references.sort_unstable();
+            n.references.dedup();
+            let expect_reference = match n.kind {
+                NoteKind::Gfm => true,
+                NoteKind::Sup => sup_used,
+                NoteKind::Inline | NoteKind::Section => false,
+            };
+            if expect_reference && n.references.is_empty() {
+                let what = if n.kind == NoteKind::Gfm {
+                    format!("footnote [^{}]", n.label)
+                } else {
+                    format!("note {}", n.label)
+                };
+                self.warnings.push((
+                    Some(n.start),
+                    format!("{what} is defined but never referenced"),
+                ));
+            }
+        }
+    }
+}
+
+fn is_inline_tag(tag: &Tag<'_>) -> bool {
+    matches!(
+        tag,
+        Tag::Emphasis
+            | Tag::Strong
+            | Tag::Strikethrough
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::Link { .. }
+            | Tag::Image { .. }
+    )
+}
+
+fn is_inline_end(tag: &TagEnd) -> bool {
+    matches!(
+        tag,
+        TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::Link
+            | TagEnd::Image
+    )
+}
+
+/// `<sup>N</sup>` at `at`: the label and the offset after the marker (and
+/// the space after it).
+fn sup_marker(src: &str, at: usize) -> Option<(&str, usize)> {
+    let b = src.as_bytes();
+    let open = b.get(at..at + 5)?;
+    if !open.eq_ignore_ascii_case(b"<sup>") {
+        return None;
+    }
+    let mut i = at + 5;
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    let label_start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'*') && i - label_start < 8 {
+        i += 1;
+    }
+    let label_end = i;
+    if label_end == label_start {
+        return None;
+    }
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    let close = b.get(i..i + 6)?;
+    if !close.eq_ignore_ascii_case(b"</sup>") {
+        return None;
+    }
+    Some((&src[label_start..label_end], i + 6))
+}
+
+/// The label of `[label]` at the start of `rest` (after the `[` or `[^`):
+/// no spaces, at most 32 bytes; digits only when `numeric`.
+fn bracket_label(rest: &str, numeric: bool) -> Option<&str> {
+    let end = rest.as_bytes().iter().take(33).position(|&b| b == b']')?;
+    let label = &rest[..end];
+    let ok = !label.is_empty()
+        && if numeric {
+            label.len() <= 4 && label.bytes().all(|b| b.is_ascii_digit())
+        } else {
+            !label.contains(|c: char| c.is_whitespace() || c == '[')
+        };
+    // `[1](url)` and `[1][ref]` are links, `[1]: url` a definition
+    let next = rest.as_bytes().get(end + 1).copied();
+    (ok && !(numeric && matches!(next, Some(b'(' | b'[' | b':')))).then_some(label)
+}
+
+/// The number that begins an endnote paragraph: `[1]`, `1.`, `1)`, `1\.`,
+/// `1 `; returns the label and where the note's text starts.
+fn paragraph_marker(src: &str, at: usize) -> Option<(&str, usize)> {
+    let b = src.as_bytes();
+    let bracket = b.get(at) == Some(&b'[');
+    let ds = at + usize::from(bracket);
+    let mut i = ds;
+    while i < b.len() && b[i].is_ascii_digit() && i - ds < 4 {
+        i += 1;
+    }
+    if i == ds {
+        return None;
+    }
+    let label = &src[ds..i];
+    let after = if bracket {
+        (b.get(i) == Some(&b']')).then_some(i + 1)?
+    } else if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'.') {
+        i + 2
+    } else if matches!(b.get(i), Some(b'.' | b')')) {
+        i + 1
+    } else {
+        i
+    };
+    if !matches!(b.get(after), Some(b' ' | b'\t')) {
+        return None;
+    }
+    Some((label, after + 1))
+}
+
+/// Where an ordered/bullet list item's text starts (after `1.`, `-`…).
+fn item_marker_end(src: &str, at: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = at;
+    while i < b.len() && (b[i].is_ascii_digit() || matches!(b[i], b'.' | b')' | b'-' | b'*' | b'+'))
+    {
+        i += 1;
+    }
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+/// Length of a link destination as written, up to whitespace or the `)`
+/// that closes it (parentheses inside balanced), or `>` for `<…>`.
+fn raw_dest_len(s: &str) -> usize {
+    let mut depth = 0usize;
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' if depth == 0 => break,
+            b')' => depth -= 1,
+            b'>' => break,
+            c if c.is_ascii_whitespace() => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    i.min(b.len())
+}
+
+/// The `href`s of the `<a>` tags in an HTML fragment: (decoded value,
+/// length as written) and the offset of the value in the fragment.
+fn anchor_hrefs(html: &str) -> Vec<((String, usize), usize)> {
+    let mut out = Vec::new();
+    let b = html.as_bytes();
+    let mut from = 0;
+    while let Some(o) = memchr::memchr(b'<', &b[from..]) {
+        let tag_start = from + o;
+        from = tag_start + 1;
+        let Some(name) = b.get(tag_start + 1..tag_start + 3) else {
+            break;
+        };
+        if !(name[0].eq_ignore_ascii_case(&b'a') && name[1].is_ascii_whitespace()) {
+            continue;
+        }
+        let tag_end = memchr::memchr(b'>', &b[tag_start..]).map_or(b.len(), |e| tag_start + e);
+        let tag = &html[tag_start..tag_end];
+        if let Some((value, at)) = attribute(tag, "href") {
+            let decoded = htmlize::unescape_attribute(value).into_owned();
+            out.push(((decoded, value.len()), tag_start + at));
+        }
+        from = tag_end;
+    }
+    out
+}
+
+/// An attribute's raw value in a start tag, and its offset in the tag.
+fn attribute<'t>(tag: &'t str, name: &str) -> Option<(&'t str, usize)> {
+    let b = tag.as_bytes();
+    let mut i = 0;
+    while i + name.len() < b.len() {
+        let prev_ok = i > 0 && b[i - 1].is_ascii_whitespace();
+        if prev_ok && b[i..i + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+            let mut j = i + name.len();
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'=') {
+                j += 1;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                return match b.get(j) {
+                    Some(&q @ (b'"' | b'\'')) => {
+                        let end = memchr::memchr(q, &b[j + 1..]).map_or(b.len(), |e| j + 1 + e);
+                        Some((&tag[j + 1..end], j + 1))
+                    }
+                    Some(_) => {
+                        let end = b[j..]
+                            .iter()
+                            .position(|c| c.is_ascii_whitespace() || *c == b'>')
+                            .map_or(b.len(), |e| j + e);
+                        Some((&tag[j..end], j))
+                    }
+                    None => None,
+                };
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Spans of Pandoc inline notes `^[…]` in the source: the caret to the
+/// matching bracket, within one paragraph, skipping escaped brackets.
+fn inline_note_candidates(src: &str) -> Vec<Range<usize>> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for at in memmem::find_iter(b, b"^[") {
+        if at < from {
+            continue;
+        }
+        let escaped = b[..at].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
+        if escaped {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut i = at + 1;
+        let mut end = None;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 1,
+                b'[' => depth += 1,
+                b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                b'\n' => {
+                    // a blank line ends the paragraph, and the note with it
+                    let rest = &b[i + 1..];
+                    let blank = rest
+                        .iter()
+                        .take_while(|&&c| c != b'\n')
+                        .all(|c| c.is_ascii_whitespace());
+                    if blank {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if let Some(end) = end {
+            out.push(at..end);
+            from = at + 2;
+        }
+    }
+    out
 }

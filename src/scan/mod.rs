@@ -18,6 +18,8 @@ use serde::Serialize;
 pub mod html;
 pub mod lines;
 pub mod markdown;
+mod plain;
+pub mod repeats;
 pub mod text;
 pub mod url;
 pub mod walk;
@@ -288,19 +290,22 @@ pub fn assemble(
     options: &ScanOptions,
 ) -> ScannedDocument {
     let index = lines::LineIndex::new(source);
-    let mut footnotes: Vec<Arc<Footnote>> = Vec::with_capacity(extraction.footnotes.len());
+    let mut notes: Vec<Footnote> = Vec::with_capacity(extraction.footnotes.len());
     for found in &extraction.footnotes {
         let mut reference_lines: Vec<usize> =
             found.references.iter().map(|&o| index.line(o)).collect();
+        reference_lines.sort_unstable();
         reference_lines.dedup();
-        footnotes.push(Arc::new(Footnote {
+        let repeats = repeats::repeated_label(&found.text, &notes);
+        notes.push(Footnote {
             label: found.label.clone(),
             line: index.line(found.start),
             reference_lines,
             text: found.text.clone(),
-            repeats: None,
-        }));
+            repeats,
+        });
     }
+    let footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
     let citations = extraction
         .links
         .into_iter()
