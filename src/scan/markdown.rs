@@ -656,7 +656,8 @@ impl<'a> Scanner<'a> {
                 link.span = d..d + len;
             }
         }
-        if open.text.is_empty() {
+        // an autolink's text is its URL: there is no link text to report
+        if open.text.is_empty() || link.form == LinkForm::Autolink {
             return;
         }
         let text = if super::url::looks_like_url(&open.text) {
