@@ -150,6 +150,8 @@ struct Scanner<'a> {
     run_skip: Vec<Range<usize>>,
     /// Inside `<sup>`…`</sup>` inline HTML: its text is a note number.
     in_sup: bool,
+    /// Inside a code block: its text is a note's text but holds no links.
+    in_code_block: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -178,6 +180,7 @@ impl<'a> Scanner<'a> {
             run: None,
             run_skip: Vec::new(),
             in_sup: false,
+            in_code_block: false,
         }
     }
 
@@ -430,7 +433,12 @@ impl<'a> Scanner<'a> {
             | Event::HardBreak
             | Event::InlineMath(_) => true,
             _ => false,
-        };
+        } && !self.in_code_block;
+        match &event {
+            Event::Start(Tag::CodeBlock(_)) => self.in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => self.in_code_block = false,
+            _ => {}
+        }
         if inline {
             if !matches!(event, Event::End(_)) {
                 self.track_inline(&range, is_text);
@@ -1099,4 +1107,225 @@ fn inline_note_candidates(src: &str) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(ex: &Extraction) -> Vec<(Option<&str>, &str, LinkForm)> {
+        ex.links
+            .iter()
+            .map(|l| {
+                (
+                    l.footnote.map(|i| ex.footnotes[i].label.as_str()),
+                    l.raw_url.as_str(),
+                    l.form,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gfm_footnotes_with_continuation_and_case_insensitive_labels() {
+        let src = "Body[^A] and again[^a].\n\n[^a]: First para https://x.org/1.\n\n    Continued [site](https://y.org/2).\n\nAfter https://body.org\n";
+        let ex = extract(src);
+        assert_eq!(ex.footnotes.len(), 1);
+        let n = &ex.footnotes[0];
+        assert_eq!(n.label, "a");
+        assert_eq!(n.references, vec![4, 18]);
+        assert_eq!(n.text, "First para https://x.org/1. Continued site.");
+        assert_eq!(
+            urls(&ex),
+            [
+                (Some("a"), "https://x.org/1", LinkForm::Bare),
+                (Some("a"), "https://y.org/2", LinkForm::Inline),
+                (None, "https://body.org", LinkForm::Bare),
+            ]
+        );
+        assert_eq!(&src[ex.links[1].span.clone()], "https://y.org/2");
+        assert!(ex.warnings.is_empty(), "{:?}", ex.warnings);
+    }
+
+    #[test]
+    fn reference_links_resolve_through_definitions() {
+        let src = "Text[^1].\n\n[^1]: See [the report][rep] and [Rep].\n\n[rep]: https://r.org/report \"T\"\n";
+        let ex = extract(src);
+        assert_eq!(
+            urls(&ex),
+            [
+                (Some("1"), "https://r.org/report", LinkForm::Reference),
+                (Some("1"), "https://r.org/report", LinkForm::Reference),
+            ]
+        );
+        assert_eq!(ex.links[0].link_text.as_deref(), Some("the report"));
+        // the definition's own URL is not a second, bare citation
+        assert_eq!(ex.links.len(), 2);
+    }
+
+    #[test]
+    fn pandoc_inline_notes_are_span_accurate() {
+        let src =
+            "Claim.^[See [a](https://a.org) and https://b.org/x.] More https://c.org ^[Second.]\n";
+        let ex = extract(src);
+        let labels: Vec<&str> = ex.footnotes.iter().map(|n| n.label.as_str()).collect();
+        assert_eq!(labels, ["1", "2"]);
+        assert_eq!(ex.footnotes[0].text, "See a and https://b.org/x.");
+        assert_eq!(ex.footnotes[0].start, 6);
+        assert_eq!(ex.footnotes[0].references, vec![6]);
+        assert_eq!(ex.footnotes[1].text, "Second.");
+        assert_eq!(
+            urls(&ex),
+            [
+                (Some("1"), "https://a.org", LinkForm::Inline),
+                (Some("1"), "https://b.org/x", LinkForm::Bare),
+                (None, "https://c.org", LinkForm::Bare),
+            ]
+        );
+    }
+
+    #[test]
+    fn escaped_caret_bracket_is_not_a_note() {
+        let ex = extract("a \\^[not a note] b\n");
+        assert!(ex.footnotes.is_empty());
+    }
+
+    #[test]
+    fn converted_pdf_sup_notes_and_references() {
+        let src = "Body.<sup>1</sup> More.<sup>2</sup> Missing.<sup>9</sup>\n\n<sup>1</sup> One https://one.org/a\\_b.\n\n<sup>2</sup> Two.\n\n<sup>3</sup> Three.\n";
+        let ex = extract(src);
+        let notes: Vec<(&str, &str, usize)> = ex
+            .footnotes
+            .iter()
+            .map(|n| (n.label.as_str(), n.text.as_str(), n.references.len()))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("1", "One https://one.org/a_b.", 1),
+                ("2", "Two.", 1),
+                ("3", "Three.", 0)
+            ]
+        );
+        assert_eq!(
+            urls(&ex),
+            [(Some("1"), "https://one.org/a\\_b", LinkForm::Bare)]
+        );
+        let messages: Vec<&str> = ex.warnings.iter().map(|w| w.1.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "note 9 is referenced but never defined",
+                "note 3 is defined but never referenced"
+            ]
+        );
+    }
+
+    #[test]
+    fn numbered_items_under_a_notes_heading() {
+        let src = "Body [1] and [2].\n\n## Notes\n\n1. First <https://f.org>.\n2. Second https://s.org\n\n## Appendix\n\n1. Not a note https://n.org\n";
+        let ex = extract(src);
+        let labels: Vec<(&str, &str)> = ex
+            .footnotes
+            .iter()
+            .map(|n| (n.label.as_str(), n.text.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [("1", "First https://f.org."), ("2", "Second https://s.org")]
+        );
+        assert_eq!(ex.footnotes[0].references, vec![5]);
+        assert_eq!(
+            urls(&ex),
+            [
+                (Some("1"), "https://f.org", LinkForm::Autolink),
+                (Some("2"), "https://s.org", LinkForm::Bare),
+                (None, "https://n.org", LinkForm::Bare),
+            ]
+        );
+    }
+
+    #[test]
+    fn bracket_and_plain_number_paragraphs_under_references() {
+        let src = "# References\n\n[1] Alpha https://a.org\n\n2 Beta https://b.org\ncontinued.\n\nUnmarked continuation https://c.org\n";
+        let ex = extract(src);
+        let labels: Vec<(&str, &str)> = ex
+            .footnotes
+            .iter()
+            .map(|n| (n.label.as_str(), n.text.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("1", "Alpha https://a.org"),
+                (
+                    "2",
+                    "Beta https://b.org continued. Unmarked continuation https://c.org"
+                )
+            ]
+        );
+        assert_eq!(ex.links.iter().filter(|l| l.footnote == Some(1)).count(), 2);
+    }
+
+    #[test]
+    fn raw_html_anchor_decoded() {
+        let src = "x[^1]\n\n[^1]: See <a href=\"https://h.org/?a=1&amp;b=2\">the page</a> now.\n";
+        let ex = extract(src);
+        assert_eq!(
+            urls(&ex),
+            [(Some("1"), "https://h.org/?a=1&b=2", LinkForm::HtmlHref)]
+        );
+        assert_eq!(ex.links[0].link_text.as_deref(), Some("the page"));
+        assert_eq!(&src[ex.links[0].span.clone()], "https://h.org/?a=1&amp;b=2");
+        assert_eq!(ex.footnotes[0].text, "See the page now.");
+    }
+
+    #[test]
+    fn link_whose_text_is_a_url_is_one_citation() {
+        let src = "x[^1]\n\n[^1]: [https://t.org/a\\\\_b](https://t.org/a_b) and [https://old.org](https://new.org).\n";
+        let ex = extract(src);
+        assert_eq!(ex.links.len(), 2);
+        assert_eq!(ex.links[0].link_text.as_deref(), Some("https://t.org/a_b"));
+        assert_eq!(
+            ex.footnotes[0].text,
+            "https://t.org/a_b and https://old.org."
+        );
+        let doc = super::super::assemble(
+            "d".into(),
+            src,
+            super::super::Format::Markdown,
+            ex,
+            &Default::default(),
+        );
+        assert_eq!(doc.citations[0].text_url_mismatch, None);
+        assert_eq!(
+            doc.citations[1].text_url_mismatch.as_deref(),
+            Some("https://old.org")
+        );
+    }
+
+    #[test]
+    fn loose_ends_are_warnings() {
+        let src = "See[^gone] and[^used].\n\n[^used]: Used.\n\n[^lonely]: Nobody points here.\n";
+        let ex = extract(src);
+        let w: Vec<(Option<usize>, &str)> =
+            ex.warnings.iter().map(|(o, m)| (*o, m.as_str())).collect();
+        assert_eq!(
+            w,
+            [
+                (Some(3), "footnote [^gone] is referenced but never defined"),
+                (
+                    Some(40),
+                    "footnote [^lonely] is defined but never referenced"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn code_blocks_and_link_destinations_yield_no_bare_urls() {
+        let src = "```\nhttps://code.org\n```\n\n[t](https://once.org)\n";
+        let ex = extract(src);
+        assert_eq!(urls(&ex), [(None, "https://once.org", LinkForm::Inline)]);
+    }
 }
