@@ -118,7 +118,7 @@ fn csv_record(c: &Citation) -> [String; 15] {
 }
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json {
         out: W,
         rows: usize,
@@ -142,7 +142,7 @@ impl<W: Write> ListingWriter<W> {
             ListingFormat::Csv => {
                 let mut writer = csv::Writer::from_writer(out);
                 writer.write_record(COLUMNS).map_err(csv_error)?;
-                Sink::Csv(writer)
+                Sink::Csv(Box::new(writer))
             }
             ListingFormat::Json => {
                 let mut out = out;

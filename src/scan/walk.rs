@@ -636,7 +636,10 @@ mod tests {
         );
         assert!(decode_str(b"abc\0def").unwrap_err().contains("NUL"));
         // "MZ" is an executable's magic number, but this is clean text.
-        assert_eq!(decode_str(b"MZ Bank annual report").unwrap().0, "MZ Bank annual report");
+        assert_eq!(
+            decode_str(b"MZ Bank annual report").unwrap().0,
+            "MZ Bank annual report"
+        );
     }
 
     #[test]
