@@ -542,3 +542,33 @@ fn html_reference_to_a_missing_note_is_a_warning() {
         )
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_and_dangling_ones_are_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("real.html");
+    write(&target, note_page("https://linked.example/").as_bytes());
+    std::os::unix::fs::symlink(&target, dir.path().join("linked.html")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("gone.html"),
+        dir.path().join("dangling.html"),
+    )
+    .unwrap();
+    let output = linkrot()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(urls_of(&rows), ["https://linked.example/"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("linkrot: WARNING: "), "{stderr}");
+    assert!(
+        stderr.contains("dangling.html: cannot read: No such file or directory"),
+        "{stderr}"
+    );
+}

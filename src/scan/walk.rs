@@ -177,6 +177,9 @@ fn walk_folder(root: &Path, options: &WalkOptions) -> impl Iterator<Item = Found
         // A folder of documents is often not a git checkout; its .gitignore
         // still says what its owner wants left out.
         .require_git(false)
+        // A symlinked document is still a document; ignore detects loops,
+        // and a dangling link becomes a warning instead of a silent skip.
+        .follow_links(true)
         .sort_by_file_name(|a, b| a.cmp(b))
         .build();
     let root_name: Arc<str> = root.display().to_string().into();
@@ -218,23 +221,38 @@ fn walk_folder(root: &Path, options: &WalkOptions) -> impl Iterator<Item = Found
 }
 
 fn walk_warning(root: &Arc<str>, err: ignore::Error) -> Warning {
-    // ignore's errors carry the path and line (for a bad ignore file) in
-    // their message; name the walked folder only when they carry none.
-    let message = err.to_string();
-    let (document, message) = match &err {
-        ignore::Error::WithPath { path, err } => {
-            (path.display().to_string().into(), err.to_string())
-        }
-        ignore::Error::WithDepth { err, .. } => match err.as_ref() {
-            ignore::Error::WithPath { path, err } => {
-                (path.display().to_string().into(), err.to_string())
+    // ignore wraps errors with the path (and depth) they concern; the inner
+    // io::Error's own text repeats the path, so the OS message is used.
+    fn unwrap(err: &ignore::Error) -> (Option<&Path>, &ignore::Error) {
+        match err {
+            ignore::Error::WithPath { path, err } => (Some(path), unwrap(err).1),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                unwrap(err)
             }
-            _ => (root.clone(), message),
-        },
-        _ => (root.clone(), message),
+            other => (None, other),
+        }
+    }
+    let (path, inner) = unwrap(&err);
+    let os_code = inner.io_error().and_then(|io| {
+        // walkdir's error sits inside the io::Error; the OS error below it.
+        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(io);
+        while let Some(e) = at {
+            if let Some(code) = e
+                .downcast_ref::<io::Error>()
+                .and_then(io::Error::raw_os_error)
+            {
+                return Some(code);
+            }
+            at = e.source();
+        }
+        None
+    });
+    let message = match os_code {
+        Some(code) => format!("cannot read: {}", io::Error::from_raw_os_error(code)),
+        None => err.to_string(),
     };
     Warning {
-        document,
+        document: path.map_or_else(|| root.clone(), |p| p.display().to_string().into()),
         line: None,
         message,
     }
