@@ -668,6 +668,30 @@ mod tests {
     }
 
     #[test]
+    fn a_txt_file_that_is_markdown_is_read_as_markdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let input = Input::File { path, named: true };
+            read_document(&input, &WalkOptions::default())
+                .unwrap()
+                .format
+        };
+        assert_eq!(
+            read("notes.txt", "Body[^1].\n\n[^1]: A note."),
+            Format::Markdown
+        );
+        assert_eq!(
+            read("pdf.txt", "Body\n<sup>1</sup> A note"),
+            Format::Markdown
+        );
+        assert_eq!(read("plain.txt", "Body.\n\nNotes\n1. A note"), Format::Text);
+        assert_eq!(read("page.md", "<!DOCTYPE html><p>x"), Format::Markdown);
+        assert_eq!(read("page", "<!DOCTYPE html><p>x"), Format::Html);
+    }
+
+    #[test]
     fn outcomes_come_back_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut paths = Vec::new();
