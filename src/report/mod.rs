@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::check::CheckResult;
 use crate::scan::Citation;
 
+pub mod scan_listing;
+
 /// One citation and what its URL's check found: one report row.
 ///
 /// Results are shared: a URL cited in three footnotes is checked once and
