@@ -121,6 +121,9 @@ pub fn extract(source: &str) -> super::Extraction {
 struct Scanner<'a> {
     src: &'a str,
     finder: LinkFinder,
+    /// Built once per document: building a searcher costs more than a search.
+    scheme_sep: memmem::Finder<'static>,
+    footnote_open: memmem::Finder<'static>,
     notes: Vec<Note>,
     refs: Vec<NoteRef>,
     links: Vec<FoundLink>,
@@ -161,6 +164,8 @@ impl<'a> Scanner<'a> {
         Scanner {
             src,
             finder,
+            scheme_sep: memmem::Finder::new(b"://"),
+            footnote_open: memmem::Finder::new(b"[^"),
             notes: Vec::new(),
             refs: Vec::new(),
             links: Vec::new(),
@@ -265,12 +270,12 @@ impl<'a> Scanner<'a> {
         }
         // A text event the source spells the same way can be cut at note
         // boundaries: the `^[`/`]` of inline notes and the marker of a note.
-        let borrowed = self.src.get(range.clone()) == Some(text);
-        if borrowed && (!self.inline_stack.is_empty() || self.inline_boundary_inside(range)) {
+        let near_inline = !self.inline_stack.is_empty() || self.inline_boundary_inside(range);
+        if near_inline && self.src.get(range.clone()) == Some(text) {
             self.push_split(range.clone());
             return;
         }
-        self.push_owned(text, range.start, range.end, borrowed);
+        self.push_owned(text, range.start, range.end);
     }
 
     fn inline_boundary_inside(&self, range: &Range<usize>) -> bool {
@@ -305,23 +310,16 @@ impl<'a> Scanner<'a> {
             }
             let owner = owner_span.map(|(n, _)| *n).or_else(|| self.container());
             let piece = &self.src[a..b];
-            self.push_to(owner, piece, a, b, true);
+            self.push_to(owner, piece, a, b);
         }
     }
 
-    fn push_owned(&mut self, text: &str, start: usize, end: usize, borrowed: bool) {
+    fn push_owned(&mut self, text: &str, start: usize, end: usize) {
         let owner = self.owner();
-        self.push_to(owner, text, start, end, borrowed);
+        self.push_to(owner, text, start, end);
     }
 
-    fn push_to(
-        &mut self,
-        owner: Option<usize>,
-        text: &str,
-        start: usize,
-        end: usize,
-        borrowed: bool,
-    ) {
+    fn push_to(&mut self, owner: Option<usize>, text: &str, start: usize, end: usize) {
         if let Some(link) = self.open_links.last_mut() {
             push_collapsed(&mut link.text, text);
             link.inner_end = link.inner_end.max(end);
@@ -332,6 +330,8 @@ impl<'a> Scanner<'a> {
             return;
         }
         if start < note.marker_end && start >= note.start {
+            // only a text event the source spells the same way can be cut
+            let borrowed = self.src.get(start..end) == Some(text);
             if borrowed && self.src.is_char_boundary(note.marker_end) {
                 push_collapsed(&mut note.text, &self.src[note.marker_end..end]);
             }
@@ -360,14 +360,33 @@ impl<'a> Scanner<'a> {
         let bytes = slice.as_bytes();
         let skip = std::mem::take(&mut self.run_skip);
         let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
-        if memmem::find(bytes, b"://").is_some() {
-            let mut hits = Vec::new();
-            for link in self.finder.links(slice) {
-                let span = run.start + link.start()..run.start + link.end();
+        let mut hits = Vec::new();
+        let mut searched_to = 0;
+        for at in self.scheme_sep.find_iter(bytes) {
+            if at < searched_to || skipped(&(run.start + at..run.start + at + 3)) {
+                continue;
+            }
+            // A URL holds no whitespace: linkify only the word around `://`,
+            // not the whole paragraph.
+            let word_start = bytes[..at]
+                .iter()
+                .rposition(|c| c.is_ascii_whitespace())
+                .map_or(0, |p| p + 1)
+                .max(searched_to);
+            let word_end = bytes[at..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace())
+                .map_or(bytes.len(), |p| at + p);
+            searched_to = word_end;
+            for link in self.finder.links(&slice[word_start..word_end]) {
+                let span =
+                    run.start + word_start + link.start()..run.start + word_start + link.end();
                 if !skipped(&span) {
                     hits.push(span);
                 }
             }
+        }
+        {
             for span in hits {
                 // the run may straddle inline notes: attribute by position
                 let owner = self.owner_at_in(&run, span.start);
@@ -381,7 +400,7 @@ impl<'a> Scanner<'a> {
             }
         }
         // `[^label]` left as text: a reference to a note never defined.
-        for at in memmem::find_iter(bytes, b"[^") {
+        for at in self.footnote_open.find_iter(bytes) {
             let start = run.start + at;
             if let Some(label) = bracket_label(&slice[at + 2..], false)
                 && !skipped(&(start..start + 1))
@@ -464,7 +483,7 @@ impl<'a> Scanner<'a> {
                 if let Some((_, h)) = &mut self.heading {
                     push_collapsed(h, &code);
                 }
-                self.push_owned(&code, range.start, range.end, false);
+                self.push_owned(&code, range.start, range.end);
             }
             Event::SoftBreak | Event::HardBreak => self.space(),
             Event::FootnoteReference(label) => {
@@ -477,17 +496,13 @@ impl<'a> Scanner<'a> {
             }
             Event::InlineHtml(html) => self.inline_html(&html, range),
             Event::Html(html) => {
-                for (href, at) in anchor_hrefs(&html) {
-                    let start = if self.src.get(range.clone()) == Some(&*html) {
-                        range.start + at
-                    } else {
-                        range.start
-                    };
+                for ((href, len), at) in anchor_hrefs(&html) {
+                    let span = href_span(self.src, &range, &html, at, len);
                     let owner = self.owner();
                     self.links.push(FoundLink {
-                        span: start..start + href.1,
+                        span,
                         footnote: owner,
-                        raw_url: href.0,
+                        raw_url: href,
                         link_text: None,
                         form: LinkForm::HtmlHref,
                     });
@@ -527,33 +542,29 @@ impl<'a> Scanner<'a> {
                 self.run_skip.push(open.range_start..range.end);
                 self.close_link(open);
             }
-        } else if lower_starts("<a") {
-            if let Some(((href, len), at)) = anchor_hrefs(html).into_iter().next() {
-                let start = if self.src.get(range.clone()) == Some(html) {
-                    range.start + at
-                } else {
-                    range.start
-                };
-                self.run_skip.push(range.clone());
-                let owner = self.owner();
-                self.links.push(FoundLink {
-                    span: start..start + len,
-                    footnote: owner,
-                    raw_url: href,
-                    link_text: None,
-                    form: LinkForm::HtmlHref,
-                });
-                let owner_mark = owner.map_or(0, |n| self.notes[n].text.len());
-                self.open_links.push(OpenLink {
-                    link: self.links.len() - 1,
-                    text: String::new(),
-                    owner,
-                    owner_mark,
-                    inner_end: range.end,
-                    html: true,
-                    range_start: range.start,
-                });
-            }
+        } else if lower_starts("<a")
+            && let Some(((href, len), at)) = anchor_hrefs(html).into_iter().next()
+        {
+            let span = href_span(self.src, &range, html, at, len);
+            self.run_skip.push(range.clone());
+            let owner = self.owner();
+            self.links.push(FoundLink {
+                span,
+                footnote: owner,
+                raw_url: href,
+                link_text: None,
+                form: LinkForm::HtmlHref,
+            });
+            let owner_mark = owner.map_or(0, |n| self.notes[n].text.len());
+            self.open_links.push(OpenLink {
+                link: self.links.len() - 1,
+                text: String::new(),
+                owner,
+                owner_mark,
+                inner_end: range.end,
+                html: true,
+                range_start: range.start,
+            });
         }
     }
 
@@ -651,7 +662,9 @@ impl<'a> Scanner<'a> {
         if link.form == LinkForm::Inline && !open.html {
             let whole = link.span.clone();
             let from = open.inner_end.clamp(whole.start, whole.end);
-            if let Some(o) = memmem::find(&self.src.as_bytes()[from..whole.end], b"](") {
+            let b = &self.src.as_bytes()[from..whole.end];
+            let close = memchr::memchr_iter(b']', b).find(|&i| b.get(i + 1) == Some(&b'('));
+            if let Some(o) = close {
                 let mut d = from + o + 2;
                 let b = self.src.as_bytes();
                 while d < whole.end && b[d].is_ascii_whitespace() {
@@ -993,6 +1006,16 @@ fn raw_dest_len(s: &str) -> usize {
         i += 1;
     }
     i.min(b.len())
+}
+
+/// Where an href value stands in the source: exact when the HTML event is
+/// the source as written, else the whole event.
+fn href_span(src: &str, range: &Range<usize>, html: &str, at: usize, len: usize) -> Range<usize> {
+    if src.get(range.clone()) == Some(html) {
+        range.start + at..range.start + at + len
+    } else {
+        range.clone()
+    }
 }
 
 /// The `href`s of the `<a>` tags in an HTML fragment: (decoded value,
