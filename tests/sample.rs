@@ -113,6 +113,16 @@ fn footnote_rows() -> Vec<Row> {
             LinkForm::Autolink,
             UrlKind::Web,
         ),
+        // "Ibid." cites what footnote 7 cites, at its own definition.
+        row(
+            111,
+            1,
+            Some("8"),
+            UN_TEAM,
+            None,
+            LinkForm::Autolink,
+            UrlKind::Web,
+        ),
     ]
 }
 
@@ -141,9 +151,16 @@ fn footnote_citations_are_exactly_the_expected_list() {
     assert!(doc.citations.iter().all(|c| c.text_url_mismatch.is_none()));
     assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
     // the span of every citation is where its URL is written
+    // (a repeating note's citation is an empty span at its definition)
     for c in &doc.citations {
-        if c.kind == UrlKind::Web {
-            assert_eq!(&SAMPLE[c.span.clone()], c.raw_url, "{c:?}");
+        let repeats = c.footnote.as_ref().and_then(|f| f.repeats.as_deref());
+        match (c.kind, repeats) {
+            (_, Some(label)) => {
+                assert_eq!(label, "7");
+                assert!(SAMPLE[c.span.start..].starts_with("<sup>8</sup> Ibid."));
+            }
+            (UrlKind::Web, None) => assert_eq!(&SAMPLE[c.span.clone()], c.raw_url, "{c:?}"),
+            _ => {}
         }
     }
 }

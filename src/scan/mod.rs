@@ -280,6 +280,49 @@ pub fn scan_document(
     assemble(document, source, format, extraction, options)
 }
 
+/// Gives a note that only repeats another ("Ibid.", "supra note 4") the
+/// citations of the note it repeats, placed at its own definition, so a
+/// librarian sees footnote 8 cites what footnote 7 cites. Notes with links
+/// of their own keep just those.
+fn cite_repeated_notes(
+    citations: &mut Vec<Citation>,
+    footnotes: &[Arc<Footnote>],
+    starts: &[usize],
+    index: &lines::LineIndex<'_>,
+) {
+    for (j, note) in footnotes.iter().enumerate() {
+        let Some(label) = note.repeats.as_deref() else {
+            continue;
+        };
+        let own = |c: &Citation| c.footnote.as_ref().is_some_and(|f| Arc::ptr_eq(f, note));
+        if citations.iter().any(own) {
+            continue;
+        }
+        let Some(original) = footnotes[..j].iter().rev().find(|f| f.label == label) else {
+            continue;
+        };
+        let start = starts[j];
+        let (line, column) = index.position(start);
+        let copies: Vec<Citation> = citations
+            .iter()
+            .filter(|c| {
+                c.footnote
+                    .as_ref()
+                    .is_some_and(|f| Arc::ptr_eq(f, original))
+            })
+            .map(|c| Citation {
+                line,
+                column,
+                footnote: Some(note.clone()),
+                span: start..start,
+                ..c.clone()
+            })
+            .collect();
+        let at = citations.partition_point(|c| c.span.start <= start);
+        citations.splice(at..at, copies);
+    }
+}
+
 /// Turns a format scanner's byte offsets into positions, footnotes and
 /// citations; shared by every format.
 pub fn assemble(
@@ -306,7 +349,8 @@ pub fn assemble(
         });
     }
     let footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
-    let citations = extraction
+    let starts: Vec<usize> = extraction.footnotes.iter().map(|f| f.start).collect();
+    let mut citations: Vec<Citation> = extraction
         .links
         .into_iter()
         .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
@@ -337,6 +381,7 @@ pub fn assemble(
             }
         })
         .collect();
+    cite_repeated_notes(&mut citations, &footnotes, &starts, &index);
     let warnings = extraction
         .warnings
         .into_iter()
