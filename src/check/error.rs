@@ -100,13 +100,11 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'stat
     let mut next = Some(err);
     while let Some(e) = next {
         out.push(e);
-        // io::Error::source() skips the error it wraps; step into it.
-        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            out.push(inner);
-            next = inner.source();
-        } else {
-            next = e.source();
-        }
+        // io::Error::source() skips the error it wraps; step into it instead.
+        next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     out
 }
