@@ -188,3 +188,36 @@ pub fn csv_cell(column: &Column, row: &AuditRow) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Verdict;
+
+    const README: &str = include_str!("../../reports/README.md");
+
+    #[test]
+    fn every_column_and_verdict_is_documented() {
+        for column in COLUMNS {
+            assert!(
+                README.contains(&format!("| `{}` |", column.name)),
+                "reports/README.md does not document column {}",
+                column.name
+            );
+        }
+        for verdict in Verdict::ALL {
+            assert!(
+                README.contains(&format!("| `{}` |", verdict.as_str())),
+                "reports/README.md does not document verdict {verdict}"
+            );
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique() {
+        let mut names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COLUMNS.len());
+    }
+}
