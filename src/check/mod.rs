@@ -10,6 +10,20 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+mod engine;
+pub mod error;
+pub mod fetch;
+pub mod limits;
+mod options;
+
+pub use engine::{BuildError, Checker, Unrequested, is_retryable_status, parse_retry_after};
+pub use fetch::{FetchEnd, FetchSettings, Fetched, Fetcher, HostHeader, is_redirect_status};
+pub use limits::{HostLimits, HostPermit, RequestSlot};
+pub use options::{
+    AcceptCodes, CheckOptions, DEFAULT_USER_AGENT, RequestMethod, ResolveOverride, parse_header,
+    parse_host_header,
+};
+
 /// The outcome of checking one URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -186,9 +200,35 @@ pub struct CheckResult {
     pub content_length: Option<u64>,
     /// The certificate was not verified (`--insecure`).
     pub insecure: bool,
+    /// The first bytes (`body_limit`, 64 KiB by default) of the final GET's
+    /// body, decoded; `None` when the final request was a HEAD. For content
+    /// checks of later stages (soft 404s); never written to reports.
+    #[serde(skip)]
+    pub body_prefix: Option<bytes::Bytes>,
 }
 
 impl CheckResult {
+    /// The result for a URL that is never sent (placeholder, invalid URL,
+    /// other scheme, excluded).
+    pub fn unrequested(url: &str, verdict: Verdict, error: Option<String>) -> CheckResult {
+        CheckResult {
+            url: url.to_string(),
+            verdict,
+            status: None,
+            final_url: None,
+            chain: Vec::new(),
+            error,
+            method: None,
+            attempts: 0,
+            elapsed_ms: 0,
+            checked_at: jiff::Timestamp::now(),
+            content_type: None,
+            content_length: None,
+            insecure: false,
+            body_prefix: None,
+        }
+    }
+
     /// Number of redirects followed (hops minus the final answer).
     pub fn redirects(&self) -> usize {
         self.chain.len().saturating_sub(1)

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod scan;
 
 /// Exit code when nothing is failing.
@@ -28,6 +29,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check every URL cited in the documents and write the report.
+    Check(Box<check::CheckArgs>),
     /// List every citation (document, footnote, URL) without checking anything.
     Scan(scan::ScanArgs),
 }
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
+        Command::Check(args) => check::run(*args),
         Command::Scan(args) => scan::run(args),
     };
     match outcome {

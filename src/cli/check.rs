@@ -1,0 +1,479 @@
+//! `linkrot check`: scan documents, check every unique URL once, write the
+//! report, print a summary, exit with a code CI can act on.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use regex::Regex;
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::sync::mpsc;
+
+use super::{EXIT_FAILING, EXIT_OK};
+use crate::check::{
+    AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
+    ResolveOverride, Verdict, parse_header, parse_host_header,
+};
+use crate::report::{self, AuditRow, Summary};
+use crate::scan::{self, Citation, Format, ScanOptions, ScopeFilter};
+
+/// Arguments of `linkrot check`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 nothing failing, 1 at least one failing citation, \
+                        2 usage or input error (bad flag, missing file, unwritable output)."
+)]
+pub struct CheckArgs {
+    /// Documents or folders to check (`-` reads standard input).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Check footnote URLs only, or body URLs too.
+    #[arg(long, value_enum, default_value = "footnotes")]
+    pub scope: ScopeFilter,
+
+    /// Folder for reports (the CSV goes to DIR/linkrot.csv).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub output: PathBuf,
+
+    /// Write the CSV report here instead of DIR/linkrot.csv.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Also print the report on stdout in this format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutputFormat,
+
+    /// Write the JSON report to FILE (instead of stdout with --format json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Verdicts that fail the run, comma-separated (default: broken,
+    /// server_error, timeout, dns_error, connect_error, tls_error, http_error,
+    /// redirect_loop, too_many_redirects, invalid_url).
+    #[arg(long, value_name = "VERDICTS", value_parser = parse_verdicts)]
+    pub fail_on: Option<VerdictSet>,
+
+    /// Requests in flight at once over all hosts.
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrency: u32,
+
+    /// Requests in flight at once to one host name.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub host_concurrency: u32,
+
+    /// Minimum time between request starts to one host name (`50ms`, `1s`, `0`).
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration)]
+    pub host_interval: Duration,
+
+    /// Limit on establishing a connection (`10s`; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Limit on one request, from sending it to the end of the body read.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Extra attempts after a timeout, a reset, or 408/429/500/502/503/504.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Longest Retry-After honoured; a server asking for more is not retried.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub max_retry_after: Duration,
+
+    /// First backoff delay between attempts, doubled each retry (with jitter).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration, hide = true)]
+    pub retry_base_delay: Duration,
+
+    /// Redirects followed before giving up with too_many_redirects.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// Bytes of a GET body read before the connection is dropped.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024, hide = true)]
+    pub body_limit: usize,
+
+    /// User-Agent header.
+    #[arg(long, value_name = "TEXT", default_value = DEFAULT_USER_AGENT)]
+    pub user_agent: String,
+
+    /// A header sent to every host ('Name: value'; repeatable).
+    #[arg(long, value_name = "HEADER", value_parser = parse_header)]
+    pub header: Vec<(HeaderName, HeaderValue)>,
+
+    /// A header sent to HOST only, never to another host, redirects included
+    /// (repeatable).
+    #[arg(long, num_args = 2, value_names = ["HOST", "HEADER"])]
+    pub host_header: Vec<String>,
+
+    /// Connect to ADDR for HOST, like curl (repeatable); a port in the URL wins.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<ResolveOverride>,
+
+    /// Do not request URLs matching REGEX (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<Regex>,
+
+    /// Request only URLs matching REGEX (repeatable); wins over --exclude.
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<Regex>,
+
+    /// Statuses that count as alive, e.g. `200..=299,403`.
+    #[arg(long, value_name = "CODES", default_value = "200..=299")]
+    pub accept: AcceptCodes,
+
+    /// Accept invalid TLS certificates (such results say so).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Progress bar on stderr: auto shows it when stderr is a terminal and CI is unset.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: Progress,
+}
+
+/// What goes to stdout besides nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Nothing on stdout; the CSV file is the report.
+    Csv,
+    /// The report as JSON on stdout (or in --json FILE).
+    Json,
+}
+
+/// When to draw the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Progress {
+    /// When stderr is a terminal and `CI` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A set of verdicts given with `--fail-on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictSet(pub Vec<Verdict>);
+
+fn parse_verdicts(s: &str) -> Result<VerdictSet, String> {
+    let mut out = Vec::new();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match Verdict::parse(name) {
+            Some(v) => out.push(v),
+            None => {
+                let all: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
+                return Err(format!(
+                    "unknown verdict {name:?} (one of: {})",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(VerdictSet(out))
+}
+
+/// Parses `50ms`, `1.5s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (e.g. 50ms, 10s, 1m)"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        _ => return Err(format!("invalid duration unit in {s:?} (ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("invalid duration {s:?}"))
+}
+
+impl CheckArgs {
+    fn options(&self) -> anyhow::Result<CheckOptions> {
+        let host_headers = self
+            .host_header
+            .chunks(2)
+            .map(|pair| parse_host_header(&pair[0], &pair[1]))
+            .collect::<Result<Vec<HostHeader>, String>>()
+            .map_err(anyhow::Error::msg)?;
+        Ok(CheckOptions {
+            max_concurrency: self.max_concurrency as usize,
+            host_concurrency: self.host_concurrency as usize,
+            host_interval: self.host_interval,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            retries: self.retries,
+            retry_base_delay: self.retry_base_delay,
+            max_retry_after: self.max_retry_after,
+            max_redirects: self.max_redirects,
+            body_limit: self.body_limit,
+            user_agent: self.user_agent.clone(),
+            headers: self.header.clone(),
+            host_headers,
+            resolve: self.resolve.clone(),
+            exclude: self.exclude.clone(),
+            include: self.include.clone(),
+            accept: self.accept.clone(),
+            insecure: self.insecure,
+            ..CheckOptions::default()
+        })
+    }
+
+    fn is_failing(&self, verdict: Verdict) -> bool {
+        match &self.fail_on {
+            Some(set) => set.0.contains(&verdict),
+            None => verdict.fails_by_default(),
+        }
+    }
+
+    fn show_progress(&self) -> bool {
+        match self.progress {
+            Progress::Never => false,
+            Progress::Always => true,
+            Progress::Auto => {
+                !self.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+            }
+        }
+    }
+}
+
+/// Runs `linkrot check`.
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let options = args.options()?;
+    let csv_path = args
+        .csv
+        .clone()
+        .unwrap_or_else(|| args.output.join("linkrot.csv"));
+
+    let citations = scan_paths(&args)?;
+
+    // One request per unique URL; the fragment is never sent, so it does not
+    // make a URL different.
+    let mut unique: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let slots: Vec<usize> = citations
+        .iter()
+        .map(|c| {
+            let key = dedup_key(&c.url);
+            *index.entry(key).or_insert_with_key(|key| {
+                unique.push(key.clone());
+                unique.len() - 1
+            })
+        })
+        .collect();
+    drop(index);
+
+    let checker = Checker::new(options).context("cannot start the checker")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let bar = progress_bar(&args, unique.len());
+    let results = runtime.block_on(check_unique(&checker, unique, &bar, |v| args.is_failing(v)));
+    bar.finish_and_clear();
+    drop(runtime);
+
+    let rows: Vec<AuditRow> = citations
+        .into_iter()
+        .zip(slots)
+        .map(|(citation, slot)| AuditRow {
+            citation,
+            result: results[slot].clone(),
+        })
+        .collect();
+
+    report::write_csv_file(&csv_path, &rows)
+        .with_context(|| format!("cannot write {}", csv_path.display()))?;
+    if let Some(path) = &args.json {
+        report::write_json_file(path, &rows)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    } else if args.format == OutputFormat::Json {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        report::write_json(&mut out, &rows).context("cannot write the JSON report to stdout")?;
+    }
+
+    let summary = Summary::new(&rows, |v| args.is_failing(v), started.elapsed());
+    if !args.quiet {
+        eprint!("{summary}");
+        eprintln!("report: {}", csv_path.display());
+    }
+    Ok(ExitCode::from(if summary.failing > 0 {
+        EXIT_FAILING
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// The URL as requested: without its fragment.
+fn dedup_key(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if matches!(parsed.scheme(), "http" | "https") => {
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn check_unique(
+    checker: &Checker,
+    unique: Vec<String>,
+    bar: &indicatif::ProgressBar,
+    is_failing: impl Fn(Verdict) -> bool,
+) -> Vec<Arc<CheckResult>> {
+    let total = unique.len();
+    let (tx, rx) = mpsc::channel::<(usize, String)>(1024);
+    let feeder = tokio::spawn(async move {
+        for (i, url) in unique.into_iter().enumerate() {
+            if tx.send((i, url)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; total];
+    let mut failing = 0usize;
+    let mut stream = checker.check_stream(rx);
+    while let Some((i, mut result)) = stream.recv().await {
+        // The body prefix is for content checks; the report does not keep it.
+        result.body_prefix = None;
+        if is_failing(result.verdict) {
+            failing += 1;
+            bar.set_message(format!("{failing} failing"));
+        }
+        bar.inc(1);
+        results[i] = Some(Arc::new(result));
+    }
+    let _ = feeder.await;
+    results
+        .into_iter()
+        .map(|r| r.expect("the checker answers every URL"))
+        .collect()
+}
+
+fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
+    if !args.show_progress() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} URLs  {per_sec}  ETA {eta}  {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Reads and scans every document named on the command line, in order.
+fn scan_paths(args: &CheckArgs) -> anyhow::Result<Vec<Citation>> {
+    let options = ScanOptions { scope: args.scope };
+    let mut citations = Vec::new();
+    for path in &args.paths {
+        for (name, text, format) in read_documents(path)? {
+            let scanned = scan::scan_document(name, &text, format, &options);
+            if !args.quiet {
+                for warning in &scanned.warnings {
+                    eprintln!("linkrot: warning: {warning}");
+                }
+            }
+            citations.extend(scanned.citations);
+        }
+    }
+    Ok(citations)
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "md" | "markdown" | "mdown" | "mkd" => Some(Format::Markdown),
+        "html" | "htm" | "xhtml" => Some(Format::Html),
+        "txt" | "text" => Some(Format::Text),
+        _ => None,
+    }
+}
+
+/// A document: its name, its text, its format.
+type Document = (Arc<str>, String, Format);
+
+fn read_documents(path: &Path) -> anyhow::Result<Vec<Document>> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read standard input")?;
+        return Ok(vec![(Arc::from("-"), text, Format::Markdown)]);
+    }
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    if meta.is_dir() {
+        let mut out = Vec::new();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("{}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() || format_of(&entry).is_some() {
+                out.extend(read_documents(&entry)?);
+            }
+        }
+        return Ok(out);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        bail!("{}: not UTF-8 text", path.display());
+    };
+    let format = format_of(path).unwrap_or(Format::Markdown);
+    Ok(vec![(
+        Arc::from(path.to_string_lossy().as_ref()),
+        text,
+        format,
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_duration("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn fragments_do_not_make_urls_different() {
+        assert_eq!(
+            dedup_key("https://a.test/x#one"),
+            dedup_key("https://a.test/x#two")
+        );
+        assert_eq!(dedup_key("mailto:a@b.c"), "mailto:a@b.c");
+    }
+
+    #[test]
+    fn fail_on_parses_verdict_names() {
+        assert_eq!(
+            parse_verdicts("broken, blocked").unwrap(),
+            VerdictSet(vec![Verdict::Broken, Verdict::Blocked])
+        );
+        assert!(parse_verdicts("nope").is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! The report columns: one table shared by the CSV and JSON writers.
+//!
+//! A later stage adds a column by adding an entry here (and the data it
+//! reads to [`AuditRow`]); both formats and the documentation test pick it up.
+
+use serde_json::{Value, json};
+
+use super::AuditRow;
+
+/// One report column.
+pub struct Column {
+    /// Header in the CSV, key in the JSON.
+    pub name: &'static str,
+    /// What it holds, as documented in `reports/README.md`.
+    pub doc: &'static str,
+    /// The value for one row; `Null` is an empty CSV cell.
+    pub value: fn(&AuditRow) -> Value,
+    /// The CSV text when it differs from the JSON value's plain rendering.
+    pub csv: Option<fn(&AuditRow) -> String>,
+}
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map_or(Value::Null, Into::into)
+}
+
+/// Every column, in report order. The order is part of the format: add new
+/// columns at the end.
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "document",
+        doc: "The document, as named on the command line.",
+        value: |r| json!(&*r.citation.document),
+        csv: None,
+    },
+    Column {
+        name: "line",
+        doc: "1-based line of the URL in the document.",
+        value: |r| json!(r.citation.line),
+        csv: None,
+    },
+    Column {
+        name: "column",
+        doc: "1-based column of the URL, in characters.",
+        value: |r| json!(r.citation.column),
+        csv: None,
+    },
+    Column {
+        name: "footnote",
+        doc: "Label of the footnote the URL stands in (`3`, `note-12`); empty in the body.",
+        value: |r| opt(r.citation.footnote.as_ref().map(|f| f.label.clone())),
+        csv: None,
+    },
+    Column {
+        name: "footnote_line",
+        doc: "1-based line where that footnote is defined.",
+        value: |r| opt(r.citation.footnote.as_ref().map(|f| f.line)),
+        csv: None,
+    },
+    Column {
+        name: "citation",
+        doc: "The whole footnote as plain text on one line: what the citation said.",
+        value: |r| opt(r.citation.footnote.as_ref().map(|f| f.text.clone())),
+        csv: None,
+    },
+    Column {
+        name: "link_text",
+        doc: "The link text, when the URL was written as a link with text.",
+        value: |r| opt(r.citation.link_text.clone()),
+        csv: None,
+    },
+    Column {
+        name: "url",
+        doc: "The URL checked: as cited, cleaned up (fragment kept here, never sent).",
+        value: |r| json!(r.citation.url),
+        csv: None,
+    },
+    Column {
+        name: "scope",
+        doc: "`footnote` or `body` (body URLs only with `--scope all`).",
+        value: |r| json!(r.citation.scope.as_str()),
+        csv: None,
+    },
+    Column {
+        name: "kind",
+        doc: "`web` (http/https), `placeholder` (`#`, empty, `javascript:`) or `other_scheme`.",
+        value: |r| json!(r.citation.kind.as_str()),
+        csv: None,
+    },
+    Column {
+        name: "verdict",
+        doc: "What the check found; see the verdicts below.",
+        value: |r| json!(r.result.verdict.as_str()),
+        csv: None,
+    },
+    Column {
+        name: "status",
+        doc: "HTTP status of the last answer received; empty when none came.",
+        value: |r| opt(r.result.status),
+        csv: None,
+    },
+    Column {
+        name: "final_url",
+        doc: "The last URL requested: where the link leads now.",
+        value: |r| opt(r.result.final_url.clone()),
+        csv: None,
+    },
+    Column {
+        name: "redirects",
+        doc: "Number of redirects followed.",
+        value: |r| json!(r.result.redirects()),
+        csv: None,
+    },
+    Column {
+        name: "redirect_chain",
+        doc: "Every answer in order: `301 https://a/x -> 302 https://b/y -> 200 https://c/z`. \
+              In JSON an array of hops (`url`, `status`, `location`, `resolved`, `remote_addr`, `elapsed_ms`).",
+        value: |r| serde_json::to_value(&r.result.chain).unwrap_or(Value::Null),
+        csv: Some(|r| r.result.chain_text()),
+    },
+    Column {
+        name: "error",
+        doc: "The underlying cause of a failure on one line (`dns error: failed to lookup address ...`), \
+              the status text of a failing answer, or `certificate not verified (--insecure)`.",
+        value: |r| opt(error_text(r)),
+        csv: None,
+    },
+    Column {
+        name: "method",
+        doc: "Method of the final request: `HEAD`, or `GET` when HEAD was not enough.",
+        value: |r| opt(r.result.method),
+        csv: None,
+    },
+    Column {
+        name: "attempts",
+        doc: "Attempts made, retries included (0: never requested).",
+        value: |r| json!(r.result.attempts),
+        csv: None,
+    },
+    Column {
+        name: "elapsed_ms",
+        doc: "Milliseconds spent on the URL, retries and politeness waits included.",
+        value: |r| json!(r.result.elapsed_ms),
+        csv: None,
+    },
+    Column {
+        name: "checked_at",
+        doc: "When the check finished, RFC 3339 UTC.",
+        value: |r| json!(r.result.checked_at.to_string()),
+        csv: None,
+    },
+    Column {
+        name: "content_type",
+        doc: "`Content-Type` of the final answer.",
+        value: |r| opt(r.result.content_type.clone()),
+        csv: None,
+    },
+    Column {
+        name: "content_length",
+        doc: "`Content-Length` of the final answer as sent (empty when not sent or the body was compressed).",
+        value: |r| opt(r.result.content_length),
+        csv: None,
+    },
+];
+
+fn error_text(row: &AuditRow) -> Option<String> {
+    let insecure = row
+        .result
+        .insecure
+        .then_some("certificate not verified (--insecure)");
+    match (&row.result.error, insecure) {
+        (Some(e), Some(i)) => Some(format!("{e}; {i}")),
+        (Some(e), None) => Some(e.clone()),
+        (None, Some(i)) => Some(i.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// The CSV cell for `column` in `row`.
+pub fn csv_cell(column: &Column, row: &AuditRow) -> String {
+    if let Some(csv) = column.csv {
+        return csv(row);
+    }
+    match (column.value)(row) {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Verdict;
+
+    const README: &str = include_str!("../../reports/README.md");
+
+    #[test]
+    fn every_column_and_verdict_is_documented() {
+        for column in COLUMNS {
+            assert!(
+                README.contains(&format!("| `{}` |", column.name)),
+                "reports/README.md does not document column {}",
+                column.name
+            );
+        }
+        for verdict in Verdict::ALL {
+            assert!(
+                README.contains(&format!("| `{}` |", verdict.as_str())),
+                "reports/README.md does not document verdict {verdict}"
+            );
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique() {
+        let mut names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COLUMNS.len());
+    }
+}

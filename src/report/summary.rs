@@ -1,0 +1,84 @@
+//! The summary printed on stderr after a run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+use crate::check::Verdict;
+
+use super::AuditRow;
+
+/// Counts over one run's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Citations per verdict.
+    pub verdicts: BTreeMap<Verdict, usize>,
+    /// Citations in all.
+    pub citations: usize,
+    /// Unique URLs checked (or not requested).
+    pub urls: usize,
+    /// Citations whose verdict is failing.
+    pub failing: usize,
+    /// Hosts with the most failing citations, most first (at most five).
+    pub failing_hosts: Vec<(String, usize)>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Counts `rows`; `failing` says which verdicts fail the run.
+    pub fn new(rows: &[AuditRow], failing: impl Fn(Verdict) -> bool, elapsed: Duration) -> Summary {
+        let mut verdicts = BTreeMap::new();
+        let mut urls = HashSet::new();
+        let mut hosts: HashMap<String, usize> = HashMap::new();
+        let mut failing_count = 0;
+        for row in rows {
+            *verdicts.entry(row.result.verdict).or_insert(0) += 1;
+            urls.insert(row.result.url.as_str());
+            if failing(row.result.verdict) {
+                failing_count += 1;
+                let host = url::Url::parse(&row.result.url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "(no host)".to_string());
+                *hosts.entry(host).or_insert(0) += 1;
+            }
+        }
+        let mut failing_hosts: Vec<(String, usize)> = hosts.into_iter().collect();
+        failing_hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        failing_hosts.truncate(5);
+        Summary {
+            verdicts,
+            citations: rows.len(),
+            urls: urls.len(),
+            failing: failing_count,
+            failing_hosts,
+            elapsed,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} citations, {} unique URLs, checked in {:.2} s",
+            self.citations,
+            self.urls,
+            self.elapsed.as_secs_f64()
+        )?;
+        for (verdict, count) in &self.verdicts {
+            writeln!(f, "  {:<20} {count}", verdict.as_str())?;
+        }
+        writeln!(f, "{} failing citations", self.failing)?;
+        if !self.failing_hosts.is_empty() {
+            let hosts: Vec<String> = self
+                .failing_hosts
+                .iter()
+                .map(|(h, n)| format!("{h} ({n})"))
+                .collect();
+            writeln!(f, "hosts with most failures: {}", hosts.join(", "))?;
+        }
+        Ok(())
+    }
+}

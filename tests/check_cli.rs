@@ -1,0 +1,305 @@
+//! `linkrot check` end to end: the real binary against loopback servers,
+//! reading the CSV and JSON reports back.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use common::{Reply, Routes, TestServer};
+
+fn routes() -> Routes {
+    Routes::new()
+        .at("/report", Reply::html("<title>Annual report</title>"))
+        .at("/gone", Reply::status(410))
+        .at("/old", Reply::redirect(301, "/report"))
+        .at("/forbidden", Reply::status(403))
+}
+
+/// A document citing the same report in three footnotes (once with a
+/// fragment), a gone page, a moved page and a placeholder.
+fn document(server: &TestServer) -> String {
+    let ok = server.url("/report");
+    format!(
+        "# Letter\n\
+         \n\
+         A claim.[^1] Again.[^2] Gone.[^3] Moved.[^4] Third time.[^5] Blocked.[^6]\n\
+         \n\
+         [^1]: Ministry, \"Annual report\", 2023. Available at <{ok}#part-2>.\n\
+         [^2]: See [the annual report]({ok}).\n\
+         [^3]: Agency, \"Old page\". Available at <{gone}>.\n\
+         [^4]: Moved page at <{old}>.\n\
+         [^5]: Ibid., <{ok}>.\n\
+         [^6]: Members only: <{forbidden}>.\n",
+        gone = server.url("/gone"),
+        old = server.url("/old"),
+        forbidden = server.url("/forbidden"),
+    )
+}
+
+fn write_doc(dir: &Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("letter.md");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn check_cmd() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("linkrot");
+    cmd.arg("check")
+        .args([
+            "--host-interval",
+            "0",
+            "--timeout",
+            "5",
+            "--retry-base-delay",
+            "10ms",
+        ])
+        .env_remove("CI");
+    cmd
+}
+
+#[test]
+fn csv_report_has_every_column_in_document_order() {
+    let server = TestServer::start(routes());
+    let dir = tempfile::tempdir().unwrap();
+    let doc = write_doc(dir.path(), &document(&server));
+    let out = dir.path().join("out");
+    let assert = check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let output = assert.get_output();
+    assert!(output.stdout.is_empty(), "stdout must stay empty");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("6 citations, 4 unique URLs"), "{stderr}");
+    assert!(stderr.contains("1 failing citations"), "{stderr}");
+
+    // The shared report URL was requested once, although cited three times.
+    assert_eq!(
+        server.hits("/report"),
+        2,
+        "one HEAD for /report, one after /old's redirect"
+    );
+    assert_eq!(server.hits_with("HEAD", "/report"), 2);
+
+    let mut reader = csv::Reader::from_path(out.join("linkrot.csv")).unwrap();
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "document",
+            "line",
+            "column",
+            "footnote",
+            "footnote_line",
+            "citation",
+            "link_text",
+            "url",
+            "scope",
+            "kind",
+            "verdict",
+            "status",
+            "final_url",
+            "redirects",
+            "redirect_chain",
+            "error",
+            "method",
+            "attempts",
+            "elapsed_ms",
+            "checked_at",
+            "content_type",
+            "content_length",
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    let col = |row: &csv::StringRecord, name: &str| -> String {
+        let i = headers.iter().position(|h| h == name).unwrap();
+        row[i].to_string()
+    };
+    let doc_name = doc.to_string_lossy().to_string();
+    let ok = server.url("/report");
+
+    let first = &rows[0];
+    assert_eq!(col(first, "document"), doc_name);
+    assert_eq!(col(first, "line"), "5");
+    assert_eq!(col(first, "column"), "54");
+    assert_eq!(col(first, "footnote"), "1");
+    assert_eq!(col(first, "footnote_line"), "5");
+    assert!(col(first, "citation").contains("Ministry, \"Annual report\", 2023."));
+    assert_eq!(col(first, "link_text"), "");
+    assert_eq!(col(first, "url"), format!("{ok}#part-2"));
+    assert_eq!(col(first, "scope"), "footnote");
+    assert_eq!(col(first, "kind"), "web");
+    assert_eq!(col(first, "verdict"), "ok");
+    assert_eq!(col(first, "status"), "200");
+    assert_eq!(col(first, "final_url"), ok);
+    assert_eq!(col(first, "redirects"), "0");
+    assert_eq!(col(first, "redirect_chain"), format!("200 {ok}"));
+    assert_eq!(col(first, "error"), "");
+    assert_eq!(col(first, "method"), "HEAD");
+    assert_eq!(col(first, "attempts"), "1");
+    assert!(col(first, "elapsed_ms").parse::<u64>().is_ok());
+    assert!(col(first, "checked_at").parse::<jiff::Timestamp>().is_ok());
+    assert!(col(first, "checked_at").ends_with('Z'));
+    assert_eq!(col(first, "content_type"), "text/html; charset=utf-8");
+    assert_eq!(col(first, "content_length"), "28");
+
+    // Document order, not completion order; the three citations of the
+    // report share one result.
+    let footnotes: Vec<String> = rows.iter().map(|r| col(r, "footnote")).collect();
+    assert_eq!(footnotes, ["1", "2", "3", "4", "5", "6"]);
+    assert_eq!(col(&rows[1], "link_text"), "the annual report");
+    assert_eq!(col(&rows[1], "checked_at"), col(first, "checked_at"));
+    assert_eq!(col(&rows[4], "checked_at"), col(first, "checked_at"));
+
+    let gone = &rows[2];
+    assert_eq!(col(gone, "verdict"), "broken");
+    assert_eq!(col(gone, "status"), "410");
+    assert_eq!(col(gone, "error"), "410 Gone");
+    assert_eq!(col(gone, "method"), "GET");
+
+    let moved = &rows[3];
+    assert_eq!(col(moved, "verdict"), "moved");
+    assert_eq!(col(moved, "redirects"), "1");
+    assert_eq!(
+        col(moved, "redirect_chain"),
+        format!("301 {} -> 200 {ok}", server.url("/old"))
+    );
+    assert_eq!(col(moved, "final_url"), ok);
+
+    assert_eq!(col(&rows[5], "verdict"), "blocked");
+}
+
+#[test]
+fn json_report_and_fail_on() {
+    let server = TestServer::start(routes());
+    let dir = tempfile::tempdir().unwrap();
+    let doc = write_doc(dir.path(), &document(&server));
+    let csv_path = dir.path().join("custom.csv");
+    // Only "blocked" fails: the 403 fails the run, the 410 does not.
+    let output = check_cmd()
+        .arg(&doc)
+        .args(["--format", "json", "--fail-on", "blocked", "--quiet"])
+        .arg("--csv")
+        .arg(&csv_path)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(
+        output.stderr.is_empty(),
+        "--quiet: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(csv_path.exists());
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[3]["verdict"], "moved");
+    let chain = rows[3]["redirect_chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 2);
+    assert_eq!(chain[0]["status"], 301);
+    assert_eq!(chain[0]["location"], "/report");
+    assert_eq!(chain[0]["resolved"], server.url("/report"));
+    assert_eq!(chain[0]["remote_addr"], server.addr.to_string());
+    assert_eq!(rows[0]["footnote"], "1");
+    assert_eq!(rows[0]["line"], 5);
+
+    // Accepting 403 and failing on nothing but "broken" (410 is broken).
+    check_cmd()
+        .arg(&doc)
+        .args([
+            "--quiet",
+            "--accept",
+            "200..=299,403",
+            "--fail-on",
+            "blocked",
+        ])
+        .arg("--csv")
+        .arg(&csv_path)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(!text.contains(",blocked,"), "{text}");
+}
+
+#[test]
+fn exit_codes_for_usage_and_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    check_cmd()
+        .arg(dir.path().join("missing.md"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("missing.md"));
+    check_cmd()
+        .args(["--accept", "fine", "x.md"])
+        .assert()
+        .code(2);
+    check_cmd()
+        .args(["--exclude", "(", "x.md"])
+        .assert()
+        .code(2);
+    // An output folder that cannot be created: a file stands in the way.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let doc = write_doc(dir.path(), "Nothing cited.\n");
+    check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(blocker.join("sub"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot write"));
+    // Nothing failing: exit 0, and the report exists with just its header.
+    let out = dir.path().join("reports");
+    check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(out.join("linkrot.csv")).unwrap();
+    assert_eq!(text.lines().count(), 1);
+}
+
+#[test]
+fn per_host_limits_hold_for_made_up_hosts() {
+    let server = TestServer::start(
+        Routes::new()
+            .fallback(|_| Reply::html("x").with_delay(std::time::Duration::from_millis(30))),
+    );
+    let hosts: Vec<String> = (0..8).map(|i| format!("site{i}.test")).collect();
+    let mut doc = String::from("Claims.\n\n");
+    let mut n = 0;
+    for host in &hosts {
+        for i in 0..6 {
+            n += 1;
+            doc.push_str(&format!(
+                "[^{n}]: Source {n}, <{}>.\n",
+                server.url_for_host(host, &format!("/page{i}"))
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_doc(dir.path(), &doc);
+    let mut cmd = check_cmd();
+    cmd.arg(&path).arg("--output").arg(dir.path()).args([
+        "--host-concurrency",
+        "2",
+        "--max-concurrency",
+        "6",
+        "--quiet",
+    ]);
+    for host in &hosts {
+        cmd.arg("--resolve").arg(server.resolve_arg(host));
+    }
+    cmd.assert().code(0);
+    let peaks = server.peak_per_host();
+    assert_eq!(peaks.len(), 8, "{peaks:?}");
+    assert!(peaks.values().all(|&p| p <= 2), "{peaks:?}");
+    assert!(server.peak_total() <= 6);
+    assert_eq!(server.requests().len(), 48);
+}
