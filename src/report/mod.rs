@@ -1,6 +1,8 @@
 //! Stage 4: citations joined with their check results, written as CSV, JSON
 //! and the other report formats.
 
+pub mod html;
+
 use std::sync::Arc;
 
 use crate::check::CheckResult;
