@@ -546,7 +546,10 @@ fn filters(
 
 fn document_section(i: usize, group: &DocumentRows<'_>, ctx: &HtmlContext<'_>) -> Markup {
     html! {
-        section.document id={"doc-" (i)} data-doc=(i) aria-labelledby={"doc-" (i) "-h"} {
+        section.document id={"doc-" (i)} data-doc=(i) aria-labelledby={"doc-" (i) "-h"}
+            // A height estimate until the section is first drawn, so the
+            // scrollbar does not jump as documents come into view.
+            style=(format!("contain-intrinsic-size:auto {}rem", 6 + group.rows.len() * 4)) {
             h3 id={"doc-" (i) "-h"} { (group.name) }
             @if group.rows.is_empty() {
                 p.muted { "No citations were found in this document." }

@@ -185,9 +185,13 @@
     var recs = doc.recs.slice().sort(function (a, b) {
       return sign * compare(a, b) || a.index - b.index;
     });
-    var frag = document.createDocumentFragment();
-    for (var i = 0; i < recs.length; i++) frag.appendChild(recs[i].tr);
-    doc.table.tBodies[0].appendChild(frag);
+    // Reorder the rows while their tbody is out of the document, so the
+    // browser restyles once instead of once per moved row.
+    var body = doc.table.tBodies[0];
+    var next = body.nextSibling;
+    doc.table.removeChild(body);
+    for (var i = 0; i < recs.length; i++) body.appendChild(recs[i].tr);
+    doc.table.insertBefore(body, next);
     var heads = doc.table.tHead.rows[0].cells;
     for (var h = 0; h < heads.length; h++) heads[h].removeAttribute('aria-sort');
     th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
@@ -204,7 +208,7 @@
         button.type = 'button';
         button.className = 'sort';
         button.textContent = th.textContent;
-        button.setAttribute('aria-label', 'Sort by ' + th.textContent);
+        button.title = 'Sort by ' + th.textContent.toLowerCase();
         th.textContent = '';
         th.appendChild(button);
         button.addEventListener('click', function () { sortDoc(doc, th, key); });
