@@ -9,7 +9,7 @@ mod common;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::TimeoutConfiguration;
@@ -24,7 +24,7 @@ use linkrot::scan::{Citation, Footnote, LinkForm, Scope, UrlKind};
 
 /// One browser at a time: the machine is small and the timings printed by
 /// the large-report test mean more without a second browser beside them.
-static BROWSER: Mutex<()> = Mutex::new(());
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Chromium and chromedriver, or `None` (after saying why) when the test
 /// should be skipped.
@@ -405,7 +405,7 @@ async fn report_works_in_headless_chromium() {
     let Some((chromium, chromedriver)) = browser_tools() else {
         return;
     };
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let work = tempfile::tempdir().unwrap();
     let fixture = small_report(work.path());
     let driver = Driver::start(&chromedriver);
@@ -565,7 +565,7 @@ async fn twenty_thousand_citations_stay_usable() {
     let Some((chromium, chromedriver)) = browser_tools() else {
         return;
     };
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     const N: usize = 20_000;
     let work = tempfile::tempdir().unwrap();
     let (docs, rows) = large_rows(N);
