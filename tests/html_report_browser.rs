@@ -463,6 +463,26 @@ async fn report_works_in_headless_chromium() {
         visible_rows(&client).await.len() == 2
     })
     .await;
+    // The verdict counts follow the other filters.
+    let labels = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#f-verdict option')).map(function (o) { return o.textContent; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        labels,
+        json!([
+            "All verdicts (2)",
+            "Failing (2)",
+            "ok (0)",
+            "moved (0)",
+            "broken (2)",
+            "server error (0)",
+            "timeout (0)"
+        ])
+    );
     client
         .find(Locator::Css("#f-reset"))
         .await
@@ -515,6 +535,13 @@ async fn report_works_in_headless_chromium() {
             .unwrap()
             .contains("301 https://c.test/old")
     );
+    client
+        .execute(
+            "arguments[0].scrollIntoView({ block: 'center' });",
+            vec![serde_json::to_value(&details).unwrap()],
+        )
+        .await
+        .unwrap();
 
     let shot = client.screenshot().await.unwrap();
     let shot_path = out_dir().join("report.png");
