@@ -195,19 +195,12 @@ fn synthetic_row(
             span: 0..0,
         },
         result: Arc::new(CheckResult {
-            url: url.to_string(),
-            verdict,
             status,
             final_url: chain.last().map(|h| h.url.clone()),
             chain,
-            error: None,
             method: Some("GET"),
             attempts: 1,
-            elapsed_ms: 5,
-            checked_at: jiff::Timestamp::now(),
-            content_type: None,
-            content_length: None,
-            insecure: false,
+            ..CheckResult::unrequested(url, verdict, None)
         }),
     }
 }
@@ -252,90 +245,73 @@ struct Fixture {
     urls: Vec<String>,
 }
 
-/// Renders a small report through the library.
-fn small_report(dir: &Path) -> Fixture {
-    let doc: Arc<str> = Arc::from("letter.md");
-    let a = "https://a.test/report-2024";
-    let rows = vec![
-        synthetic_row(
-            &doc,
-            1,
-            "UN report on peace, 2024.",
-            a,
-            Verdict::Ok,
-            Some(200),
-            vec![hop(a, 200)],
-        ),
-        synthetic_row(
-            &doc,
-            2,
-            "A vanished page.",
-            "https://b.test/gone",
-            Verdict::Broken,
-            Some(404),
-            vec![hop("https://b.test/gone", 404)],
-        ),
-        synthetic_row(
-            &doc,
-            3,
-            "Moved <script>alert(1)</script> page.",
-            "https://c.test/old",
-            Verdict::Moved,
-            Some(200),
-            vec![
-                hop("https://c.test/old", 301),
-                hop("https://c.test/new", 200),
-            ],
-        ),
-        synthetic_row(
-            &doc,
-            4,
-            "Another gone page.",
-            "https://b.test/also-gone",
-            Verdict::Broken,
-            Some(410),
-            vec![hop("https://b.test/also-gone", 410)],
-        ),
-        synthetic_row(
-            &doc,
-            5,
-            "A failing server.",
-            "https://d.test/down",
-            Verdict::ServerError,
-            Some(503),
-            vec![hop("https://d.test/down", 503)],
-        ),
-        synthetic_row(
-            &doc,
-            6,
-            "A slow one.",
-            "https://e.test/slow",
-            Verdict::Timeout,
-            None,
-            vec![],
-        ),
-    ];
-    let docs = [doc.clone()];
-    let html = render(
-        &rows,
-        &HtmlContext {
-            generated_at: jiff::Timestamp::now(),
-            documents: &docs,
-            history: None,
-            extras: None,
-        },
+/// Runs `linkrot check` on a generated Markdown document whose footnotes
+/// cite loopback servers answering ok, 404, 410, a permanent redirect, 503
+/// and never; the report is the one the binary writes.
+fn checked_report(dir: &Path) -> (Fixture, Vec<common::TestServer>) {
+    let server = common::TestServer::start(
+        common::Routes::new()
+            .at("/report-2024", common::Reply::html("<p>the report</p>"))
+            .at("/gone", common::Reply::status(404))
+            .at("/also-gone", common::Reply::status(410))
+            .at("/old", common::Reply::redirect(301, "/new"))
+            .at("/new", common::Reply::html("<p>moved here</p>"))
+            .at("/down", common::Reply::status(503))
+            .at("/slow", common::Reply::Hang),
     );
-    let page = dir.join("index.html");
-    std::fs::write(&page, html).unwrap();
-    Fixture {
-        page,
-        total: rows.len(),
-        broken: rows
-            .iter()
-            .filter(|r| r.result.verdict == Verdict::Broken)
-            .count(),
-        urls: rows.iter().map(|r| r.citation.url.clone()).collect(),
+    let hosts = ["a.test", "b.test", "c.test", "d.test", "e.test"];
+    let notes = [
+        ("UN report on peace, 2024.", "a.test", "/report-2024"),
+        ("A vanished page.", "b.test", "/gone"),
+        (
+            "Moved &lt;script&gt;alert(1)&lt;/script&gt; page.",
+            "c.test",
+            "/old",
+        ),
+        ("Another gone page.", "b.test", "/also-gone"),
+        ("A failing server.", "d.test", "/down"),
+        ("A slow one.", "e.test", "/slow"),
+    ];
+    let mut doc = String::from("# Letter\n\n");
+    for i in 1..=notes.len() {
+        doc.push_str(&format!("Claim {i}.[^{i}]\n\n"));
     }
+    let mut urls = Vec::new();
+    for (i, (text, host, path)) in notes.iter().enumerate() {
+        let url = server.url_for_host(host, path);
+        doc.push_str(&format!("[^{}]: {text} {url}\n", i + 1));
+        urls.push(url);
+    }
+    let input = dir.join("letter.md");
+    std::fs::write(&input, doc).unwrap();
+    let out = dir.join("reports");
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("linkrot");
+    cmd.arg("check")
+        .arg(&input)
+        .arg("--output")
+        .arg(&out)
+        .args(["--timeout", "1s", "--retries", "0", "--host-interval", "0"]);
+    for host in hosts {
+        cmd.arg("--resolve").arg(server.resolve_arg(host));
+    }
+    let run = cmd.output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "failing citations exit 1: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let fixture = Fixture {
+        page: out.join("index.html"),
+        total: notes.len(),
+        broken: 2,
+        urls,
+    };
+    assert!(
+        fixture.page.is_file(),
+        "linkrot check wrote no reports/index.html"
+    );
+    (fixture, vec![server])
 }
 
 /// Each displayed citation row: its verdict, status key and text.
@@ -407,7 +383,7 @@ async fn report_works_in_headless_chromium() {
     };
     let _one = BROWSER.lock().await;
     let work = tempfile::tempdir().unwrap();
-    let fixture = small_report(work.path());
+    let (fixture, _servers) = checked_report(work.path());
     let driver = Driver::start(&chromedriver);
     let profile = tempfile::tempdir().unwrap();
     let client = driver.session(&chromium, profile.path(), true).await;
@@ -456,7 +432,7 @@ async fn report_works_in_headless_chromium() {
     })
     .await;
     let found = visible_rows(&client).await;
-    assert!(found[0].2.contains("https://b.test/gone"), "{found:?}");
+    assert!(found[0].2.contains(&fixture.urls[1]), "{found:?}");
     search.clear().await.unwrap();
     search.send_keys("b.test").await.unwrap();
     eventually("search over URLs", || async {
@@ -529,12 +505,7 @@ async fn report_works_in_headless_chromium() {
         .await
         .unwrap();
     assert!(hops.is_displayed().await.unwrap());
-    assert!(
-        hops.text()
-            .await
-            .unwrap()
-            .contains("301 https://c.test/old")
-    );
+    assert!(hops.text().await.unwrap().contains("301 http://c.test:"));
     client
         .execute(
             "arguments[0].scrollIntoView({ block: 'center' });",

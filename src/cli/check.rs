@@ -18,6 +18,7 @@ use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
     ResolveOverride, Verdict, parse_header, parse_host_header,
 };
+use crate::report::html::HtmlContext;
 use crate::report::{self, AuditRow, Summary};
 use crate::scan::{self, Citation, Format, ScanOptions, ScopeFilter};
 
@@ -43,6 +44,14 @@ pub struct CheckArgs {
     /// Write the CSV report here instead of DIR/linkrot.csv.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+
+    /// Write the HTML report here instead of DIR/index.html.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Do not write the HTML report.
+    #[arg(long, conflicts_with = "html")]
+    pub no_html: bool,
 
     /// Also print the report on stdout in this format.
     #[arg(long, value_enum, default_value = "csv")]
@@ -258,7 +267,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| args.output.join("linkrot.csv"));
 
-    let citations = scan_paths(&args)?;
+    let (documents, citations) = scan_paths(&args)?;
 
     // One request per unique URL; the fragment is never sent, so it does not
     // make a URL different.
@@ -297,6 +306,21 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
     report::write_csv_file(&csv_path, &rows)
         .with_context(|| format!("cannot write {}", csv_path.display()))?;
+    let html_path = (!args.no_html).then(|| {
+        args.html
+            .clone()
+            .unwrap_or_else(|| args.output.join("index.html"))
+    });
+    if let Some(path) = &html_path {
+        let context = HtmlContext {
+            generated_at: jiff::Timestamp::now(),
+            documents: &documents,
+            history: None,
+            extras: None,
+        };
+        report::html::write_html_file(path, &rows, &context)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if let Some(path) = &args.json {
         report::write_json_file(path, &rows)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -310,6 +334,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         eprint!("{summary}");
         eprintln!("report: {}", csv_path.display());
+        if let Some(path) = &html_path {
+            eprintln!("html report: {}", path.display());
+        }
     }
     Ok(ExitCode::from(if summary.failing > 0 {
         EXIT_FAILING
@@ -381,8 +408,10 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
 }
 
 /// Reads and scans every document named on the command line, in order.
-fn scan_paths(args: &CheckArgs) -> anyhow::Result<Vec<Citation>> {
+/// Every document read, in order, and the citations found in them.
+fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)> {
     let options = ScanOptions { scope: args.scope };
+    let mut documents = Vec::new();
     let mut citations = Vec::new();
     for path in &args.paths {
         for (name, text, format) in read_documents(path)? {
@@ -392,10 +421,11 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<Vec<Citation>> {
                     eprintln!("linkrot: warning: {warning}");
                 }
             }
+            documents.push(scanned.document);
             citations.extend(scanned.citations);
         }
     }
-    Ok(citations)
+    Ok((documents, citations))
 }
 
 fn format_of(path: &Path) -> Option<Format> {

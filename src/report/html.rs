@@ -690,5 +690,16 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
     }
 }
 
+/// Renders the page and writes it to `path` through a temporary file, so
+/// an interrupted run never leaves a half-written report.
+pub fn write_html_file(
+    path: &std::path::Path,
+    rows: &[AuditRow],
+    ctx: &HtmlContext<'_>,
+) -> std::io::Result<()> {
+    let page = render(rows, ctx);
+    super::write_atomically(path, |out| out.write_all(page.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests;

@@ -29,19 +29,12 @@ fn result(
     chain: Vec<RedirectHop>,
 ) -> Arc<CheckResult> {
     Arc::new(CheckResult {
-        url: url.to_string(),
-        verdict,
         status,
         final_url: chain.last().map(|h| h.url.clone()),
         chain,
-        error: None,
         method: Some("GET"),
         attempts: 1,
-        elapsed_ms: 3,
-        checked_at: at("2026-11-28T02:00:00Z"),
-        content_type: None,
-        content_length: None,
-        insecure: false,
+        ..CheckResult::unrequested(url, verdict, None)
     })
 }
 
