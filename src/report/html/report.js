@@ -219,8 +219,12 @@
 
   verdictSel.addEventListener('change', apply);
   docSel.addEventListener('change', apply);
-  hostIn.addEventListener('input', applySoon);
-  searchIn.addEventListener('input', applySoon);
+  // Typing debounces; `change` also catches edits that fire no `input`
+  // (autofill, scripted clears).
+  [hostIn, searchIn].forEach(function (el) {
+    el.addEventListener('input', applySoon);
+    el.addEventListener('change', applySoon);
+  });
   form.addEventListener('submit', function (e) { e.preventDefault(); apply(); });
   form.addEventListener('reset', function () { setTimeout(apply, 0); });
 
