@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod check;
 pub mod scan;
+pub mod warc;
 
 /// Exit code when nothing is failing.
 pub const EXIT_OK: u8 = 0;
@@ -33,6 +34,8 @@ pub enum Command {
     Check(Box<check::CheckArgs>),
     /// List every citation (document, footnote, URL) without checking anything.
     Scan(scan::ScanArgs),
+    /// Work with WARC archives: `linkrot warc verify FILE...`.
+    Warc(warc::WarcArgs),
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check::run(*args),
         Command::Scan(args) => scan::run(args),
+        Command::Warc(args) => warc::run(args),
     };
     match outcome {
         Ok(code) => code,

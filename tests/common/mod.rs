@@ -572,3 +572,4 @@ fn socket_linger_zero(s: &std::net::TcpStream) -> std::io::Result<()> {
     // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
     socket2::SockRef::from(s).set_linger(Some(Duration::ZERO))
 }
+pub mod warc;

@@ -1,0 +1,322 @@
+//! Fetching a page for the archive: GET with every redirect hop kept as an
+//! [`Exchange`], bodies exactly as received.
+//!
+//! This client is separate from the checker's: it never decompresses (so a
+//! stored body matches its `Content-Encoding` header and a gzip bomb stays
+//! small), it reads bodies (up to `--archive-max-bytes`), and unless
+//! `--archive-private` is given it refuses to take a snapshot from any
+//! non-global address, judged on every hop's actual connection.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::address::{GlobalOnlyResolver, non_global_reason};
+use super::warc::{Exchange, Sha1Digest, Spool};
+
+/// How snapshots are fetched.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Longest body stored per response; longer ones are cut and marked.
+    pub max_bytes: u64,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+    /// Allow snapshots from loopback, private and other non-global addresses.
+    pub allow_private: bool,
+    /// The User-Agent sent.
+    pub user_agent: String,
+    /// Limit for one whole hop, body included.
+    pub timeout: Duration,
+    /// Limit for connecting.
+    pub connect_timeout: Duration,
+    /// Extra request headers (`--header`); their values are redacted in the
+    /// stored request records.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `--resolve HOST:PORT:ADDR` overrides.
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// Accept invalid certificates (`--insecure`).
+    pub insecure: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            max_bytes: 50 * 1024 * 1024,
+            max_redirects: 10,
+            allow_private: false,
+            user_agent: format!("linkrot/{}", env!("CARGO_PKG_VERSION")),
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            headers: Vec::new(),
+            resolve: Vec::new(),
+            insecure: false,
+        }
+    }
+}
+
+/// Header names whose values never reach a stored request record.
+const ALWAYS_REDACTED: [HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::PROXY_AUTHORIZATION,
+    header::COOKIE,
+];
+
+/// What replaces a redacted header value in a stored request.
+pub const REDACTED: &str = "[redacted]";
+
+/// The archive's HTTP client.
+#[derive(Debug, Clone)]
+pub struct SnapshotFetcher {
+    client: reqwest::Client,
+    options: FetchOptions,
+}
+
+impl SnapshotFetcher {
+    /// Builds the client.
+    pub fn new(options: FetchOptions) -> Result<SnapshotFetcher, String> {
+        let mut builder = reqwest::Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .danger_accept_invalid_certs(options.insecure);
+        if !options.allow_private {
+            builder = builder.dns_resolver(GlobalOnlyResolver);
+        }
+        for (host, addr) in &options.resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the archive's HTTP client: {e}"))?;
+        Ok(SnapshotFetcher { client, options })
+    }
+
+    /// GETs `url`, following redirects, and returns every exchange in order
+    /// (the last is the final answer). Any failure, including a refused
+    /// address, fails the whole snapshot: an archive holds whole chains.
+    pub async fn fetch_chain(&self, url: &str) -> Result<Vec<Exchange>, String> {
+        let mut current = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+        let mut seen = HashSet::new();
+        let mut exchanges = Vec::new();
+        loop {
+            if !seen.insert(current.to_string()) {
+                return Err(format!("redirect loop at {current}"));
+            }
+            let exchange = self.fetch_one(&current).await?;
+            let next = redirect_target(&exchange, &current);
+            exchanges.push(exchange);
+            match next {
+                Some(next) if exchanges.len() > self.options.max_redirects => {
+                    return Err(format!(
+                        "more than {} redirects (next: {next})",
+                        self.options.max_redirects
+                    ));
+                }
+                Some(next) => current = next,
+                None => return Ok(exchanges),
+            }
+        }
+    }
+
+    async fn fetch_one(&self, url: &url::Url) -> Result<Exchange, String> {
+        if !self.options.allow_private
+            && let Some(ip) = ip_literal(url)
+            && let Some(reason) = non_global_reason(ip)
+        {
+            return Err(format!(
+                "{url}: {ip} is {reason}: not archived (--archive-private allows it)"
+            ));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_str(&self.options.user_agent)
+                .unwrap_or(HeaderValue::from_static("linkrot")),
+        );
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            ),
+        );
+        // What a browser sends; the answer is stored still encoded.
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
+        for (name, value) in &self.options.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let date = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .expect("now is a valid timestamp");
+        let request_head = self.request_head(url, &headers);
+        let mut response = self
+            .client
+            .get(url.clone())
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+        let remote = response.remote_addr();
+        if !self.options.allow_private {
+            match remote.map(|a| (a.ip(), non_global_reason(a.ip()))) {
+                Some((_, None)) => {}
+                Some((ip, Some(reason))) => {
+                    return Err(format!(
+                        "{url}: connected to {ip}, {reason}: not archived (--archive-private allows it)"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "{url}: the connected address is unknown: not archived"
+                    ));
+                }
+            }
+        }
+        let status = response.status();
+        let response_head = response_head(&response);
+        let mime = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+
+        let mut body = Spool::new();
+        let mut payload = Sha1Digest::new();
+        let mut block = Sha1Digest::new();
+        block.update(&response_head);
+        let mut truncated = false;
+        let max = self.options.max_bytes;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("{url}: body: {}", error_chain(&e)))?
+        {
+            let room = max - body.len();
+            let keep = &chunk[..chunk.len().min(room as usize)];
+            payload.update(keep);
+            block.update(keep);
+            body.write(keep)
+                .map_err(|e| format!("cannot spool the body of {url}: {e}"))?;
+            // A body exactly at the cap is whole: only a byte beyond it
+            // proves truncation.
+            if keep.len() < chunk.len() {
+                truncated = true;
+                break;
+            }
+        }
+        Ok(Exchange {
+            target_uri: url.to_string(),
+            date,
+            ip: remote.map(|a| a.ip()),
+            request_head,
+            response_head,
+            body,
+            payload_digest: payload.finish(),
+            block_digest: block.finish(),
+            truncated,
+            status: status.as_u16(),
+            mime,
+        })
+    }
+
+    /// The request as it is stored: HTTP/1.1 form, sensitive values redacted.
+    fn request_head(&self, url: &url::Url, headers: &HeaderMap) -> Vec<u8> {
+        let mut target = url.path().to_string();
+        if let Some(q) = url.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        let mut host = url.host_str().unwrap_or("").to_string();
+        if let Some(port) = url.port() {
+            host.push_str(&format!(":{port}"));
+        }
+        let mut head = format!("GET {target} HTTP/1.1\r\nhost: {host}\r\n").into_bytes();
+        for (name, value) in headers {
+            let redact = ALWAYS_REDACTED.contains(name)
+                || self.options.headers.iter().any(|(n, _)| n == name);
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            if redact {
+                head.extend_from_slice(REDACTED.as_bytes());
+            } else {
+                head.extend_from_slice(value.as_bytes());
+            }
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        head
+    }
+}
+
+/// Status line and headers as received, in HTTP/1.1 form: HTTP/2 and later
+/// answers get an HTTP/1.1 status line, and `Transfer-Encoding: chunked` is
+/// dropped because the stored body is de-chunked.
+fn response_head(response: &reqwest::Response) -> Vec<u8> {
+    let status = response.status();
+    let version = if response.version() == reqwest::Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let mut head = format!(
+        "{version} {} {}\r\n",
+        status.as_str(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (name, value) in response.headers() {
+        if name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// Where a redirect answer points, if it is one worth following.
+fn redirect_target(exchange: &Exchange, current: &url::Url) -> Option<url::Url> {
+    if !matches!(exchange.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let head = String::from_utf8_lossy(&exchange.response_head);
+    let location = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_string())
+    })?;
+    let next = current.join(&location).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(next)
+}
+
+fn ip_literal(url: &url::Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(ip.into()),
+        url::Host::Ipv6(ip) => Some(ip.into()),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// The error and its causes on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
