@@ -32,10 +32,16 @@ fn server() -> TestServer {
     let same = "<html><body>the same page under two addresses</body></html>";
     TestServer::start(
         Routes::new()
-            .at("/plain", Reply::html("<html><body>a plain page</body></html>"))
+            .at(
+                "/plain",
+                Reply::html("<html><body>a plain page</body></html>"),
+            )
             .at("/r1", Reply::redirect(301, "/r2"))
             .at("/r2", Reply::redirect(302, "final"))
-            .at("/final", Reply::html("<html><body>where the chain ends</body></html>"))
+            .at(
+                "/final",
+                Reply::html("<html><body>where the chain ends</body></html>"),
+            )
             .at("/doc.pdf", Reply::body(200, "application/pdf", pdf()))
             .at(
                 "/bomb",
@@ -61,10 +67,7 @@ fn options(dir: &Path, allow_private: bool) -> ArchiveOptions {
         fetch: FetchOptions {
             max_bytes: MAX_BYTES,
             allow_private,
-            headers: vec![(
-                "x-api-key".parse().unwrap(),
-                "s3cret-key".parse().unwrap(),
-            )],
+            headers: vec![("x-api-key".parse().unwrap(), "s3cret-key".parse().unwrap())],
             ..FetchOptions::default()
         },
     }
@@ -152,9 +155,15 @@ fn records_field_by_field() {
 
     for r in &records {
         let id = r.field("WARC-Record-ID").unwrap();
-        assert!(id.starts_with("<urn:uuid:") && id.ends_with('>') && id.len() == 47, "{id}");
+        assert!(
+            id.starts_with("<urn:uuid:") && id.ends_with('>') && id.len() == 47,
+            "{id}"
+        );
         let date = r.field("WARC-Date").unwrap();
-        assert!(date.parse::<jiff::Timestamp>().is_ok() && date.ends_with('Z'), "{date}");
+        assert!(
+            date.parse::<jiff::Timestamp>().is_ok() && date.ends_with('Z'),
+            "{date}"
+        );
         assert_eq!(
             r.field("Content-Length").unwrap(),
             r.block.len().to_string()
@@ -197,7 +206,10 @@ fn records_field_by_field() {
         sha1_b32(resp.http_body())
     );
     let req_head = req.http_head();
-    assert!(req_head.starts_with("GET /plain HTTP/1.1\r\n"), "{req_head}");
+    assert!(
+        req_head.starts_with("GET /plain HTTP/1.1\r\n"),
+        "{req_head}"
+    );
     assert!(req_head.contains(&format!("host: {}\r\n", a.server.addr)));
     assert!(req_head.contains("x-api-key: [redacted]\r\n"), "{req_head}");
     assert!(!req_head.contains("s3cret"));
@@ -219,7 +231,11 @@ fn records_field_by_field() {
         .iter()
         .map(|p| by_uri(&records, "response", &a.server.url(p)))
         .collect();
-    assert!(hops[0].http_head().starts_with("HTTP/1.1 301 Moved Permanently\r\n"));
+    assert!(
+        hops[0]
+            .http_head()
+            .starts_with("HTTP/1.1 301 Moved Permanently\r\n")
+    );
     assert!(hops[0].http_head().contains("location: /r2\r\n"));
     assert!(hops[1].http_head().starts_with("HTTP/1.1 302 Found\r\n"));
     assert!(hops[2].http_head().starts_with("HTTP/1.1 200 OK\r\n"));
@@ -231,7 +247,10 @@ fn records_field_by_field() {
     // The PDF, byte for byte.
     let resp = by_uri(&records, "response", &a.server.url("/doc.pdf"));
     assert_eq!(resp.http_body(), pdf().as_slice());
-    assert!(resp.http_head().contains("content-type: application/pdf\r\n"));
+    assert!(
+        resp.http_head()
+            .contains("content-type: application/pdf\r\n")
+    );
 
     // The gzip bomb: stored compressed, exactly as sent, never inflated.
     let resp = by_uri(&records, "response", &a.server.url("/bomb"));
@@ -239,10 +258,7 @@ fn records_field_by_field() {
     assert!(resp.http_head().contains("content-encoding: gzip\r\n"));
     assert_eq!(resp.http_body(), sent.as_slice());
     assert!(resp.field("WARC-Truncated").is_none());
-    assert_eq!(
-        resp.field("WARC-Payload-Digest").unwrap(),
-        sha1_b32(&sent)
-    );
+    assert_eq!(resp.field("WARC-Payload-Digest").unwrap(), sha1_b32(&sent));
 
     // The oversized body: cut at the cap and marked.
     let resp = by_uri(&records, "response", &a.server.url("/big"));
@@ -262,13 +278,22 @@ fn records_field_by_field() {
         revisit.field("WARC-Refers-To-Target-URI"),
         Some(a.server.url("/same-a").as_str())
     );
-    assert_eq!(revisit.field("WARC-Refers-To-Date"), first.field("WARC-Date"));
-    assert_eq!(revisit.field("WARC-Refers-To"), first.field("WARC-Record-ID"));
+    assert_eq!(
+        revisit.field("WARC-Refers-To-Date"),
+        first.field("WARC-Date")
+    );
+    assert_eq!(
+        revisit.field("WARC-Refers-To"),
+        first.field("WARC-Record-ID")
+    );
     assert_eq!(
         revisit.field("WARC-Payload-Digest"),
         first.field("WARC-Payload-Digest")
     );
-    assert!(revisit.http_body().is_empty(), "a revisit stores headers only");
+    assert!(
+        revisit.http_body().is_empty(),
+        "a revisit stores headers only"
+    );
     assert!(a.snapshot("/same-b").revisit);
 }
 
@@ -290,7 +315,10 @@ fn cdxj_index_lines() {
     {
         let url = r.field("WARC-Target-URI").unwrap();
         let path = url.rsplit('/').next().unwrap();
-        let ts = r.field("WARC-Date").unwrap().replace(['-', ':', 'T', 'Z'], "");
+        let ts = r
+            .field("WARC-Date")
+            .unwrap()
+            .replace(['-', ':', 'T', 'Z'], "");
         let line = lines
             .iter()
             .find(|l| l.starts_with(&format!("127.0.0.1:{port})/{path} ")))
@@ -329,7 +357,11 @@ fn a_later_run_writes_a_new_file_and_revisits_earlier_payloads() {
     });
     assert_eq!(files.len(), 1);
     assert_ne!(files[0], a.files[0]);
-    assert_eq!(std::fs::read(a.file()).unwrap(), before, "old file untouched");
+    assert_eq!(
+        std::fs::read(a.file()).unwrap(),
+        before,
+        "old file untouched"
+    );
     assert!(snap.revisit);
     let records = read_records(&a.dir.path().join(&files[0]));
     let revisit = by_uri(&records, "revisit", &a.server.url("/plain"));
@@ -357,7 +389,10 @@ fn snapshots_refuse_loopback_addresses_without_archive_private() {
         (literal, named, archiver.finish().await.unwrap())
     });
     let literal = literal.unwrap_err();
-    assert!(literal.contains("127.0.0.1 is a loopback address"), "{literal}");
+    assert!(
+        literal.contains("127.0.0.1 is a loopback address"),
+        "{literal}"
+    );
     // A name pointing at loopback is judged on the address connected to.
     let named = named.unwrap_err();
     assert!(
@@ -387,8 +422,12 @@ fn warcio_available() -> bool {
 }
 
 fn warcio(args: &[&str]) -> std::process::Output {
+    // warcio has no __main__; call its command-line entry point.
     Command::new("python3")
-        .args(["-m", "warcio"])
+        .args([
+            "-c",
+            "import sys; from warcio.cli import main; sys.exit(main())",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -466,7 +505,10 @@ fn warc_verify_catches_a_truncated_file_warcio_passes() {
         stdout.contains(&format!("offset {}: file cut short", last.offset)),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("({} records before it verified)", records.len() - 1)));
+    assert!(stdout.contains(&format!(
+        "({} records before it verified)",
+        records.len() - 1
+    )));
     if warcio_available() {
         let check = warcio(&["check", path.to_str().unwrap()]);
         eprintln!(
@@ -511,25 +553,29 @@ fn warc_verify_and_warcio_catch_a_tampered_payload() {
     let path = a.file();
     let records = read_records(&path);
     let resp = records.iter().find(|r| r.kind() == "response").unwrap();
-    let tail: Vec<u8> = std::fs::read(&path).unwrap()[(resp.offset + resp.length) as usize..].to_vec();
+    let tail: Vec<u8> =
+        std::fs::read(&path).unwrap()[(resp.offset + resp.length) as usize..].to_vec();
     rewrite_member(&path, resp.offset, |text| {
         let at = find(text, b"a plain page").unwrap();
         text[at] = b'A';
     });
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     f.write_all(&tail).unwrap();
     drop(f);
     let out = linkrot(&["warc", "verify", path.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains(&format!("offset {}: ", resp.offset))
-            && stdout.contains("digest mismatch"),
+        stdout.contains(&format!("offset {}: ", resp.offset)) && stdout.contains("digest mismatch"),
         "{stdout}"
     );
     if warcio_available() {
-        let check = warcio(&["check", path.to_str().unwrap()]);
+        let check = warcio(&["check", "-v", path.to_str().unwrap()]);
         assert_eq!(check.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&check.stdout).contains("payload digest failed"));
     }
 }
 

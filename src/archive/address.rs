@@ -109,9 +109,7 @@ impl Resolve for GlobalOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let global: Vec<SocketAddr> = all
                 .iter()
                 .copied()
@@ -170,7 +168,12 @@ mod tests {
 
     #[test]
     fn global_addresses_pass() {
-        for addr in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1::1", "::ffff:8.8.8.8"] {
+        for addr in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:2800:220:1::1",
+            "::ffff:8.8.8.8",
+        ] {
             assert_eq!(reason(addr), None, "{addr}");
         }
     }

@@ -30,9 +30,17 @@ fn dates(text: &str) -> impl Iterator<Item = (usize, Date)> + '_ {
     DATE.captures_iter(text).filter_map(|c| {
         let start = c.get(0)?.start();
         let (y, m, d) = if let Some(y) = c.name("y1") {
-            (y.as_str(), month(c.name("m1")?.as_str())?, c.name("d1")?.as_str())
+            (
+                y.as_str(),
+                month(c.name("m1")?.as_str())?,
+                c.name("d1")?.as_str(),
+            )
         } else if let Some(y) = c.name("y2") {
-            (y.as_str(), month(c.name("m2")?.as_str())?, c.name("d2")?.as_str())
+            (
+                y.as_str(),
+                month(c.name("m2")?.as_str())?,
+                c.name("d2")?.as_str(),
+            )
         } else {
             let m: i8 = c.name("m3")?.as_str().parse().ok()?;
             (c.name("y3")?.as_str(), m, c.name("d3")?.as_str())
@@ -98,7 +106,9 @@ mod tests {
     #[test]
     fn access_date_wins_over_publication_date() {
         assert_eq!(
-            footnote_date("J. Doe, \"Title\", 27 March 2023. Available at https://x (accessed 3 May 2022)."),
+            footnote_date(
+                "J. Doe, \"Title\", 27 March 2023. Available at https://x (accessed 3 May 2022)."
+            ),
             Some(date(2022, 5, 3))
         );
         assert_eq!(
@@ -110,11 +120,15 @@ mod tests {
     #[test]
     fn otherwise_the_last_date_in_the_note() {
         assert_eq!(
-            footnote_date("adopted at the session held on 16 and 17 March 2023 in Nouakchott. Available at https://x"),
+            footnote_date(
+                "adopted at the session held on 16 and 17 March 2023 in Nouakchott. Available at https://x"
+            ),
             Some(date(2023, 3, 17))
         );
         assert_eq!(
-            footnote_date("United Nations, \"UN team completes mission\", 2 October 2023. Available at <https://x>."),
+            footnote_date(
+                "United Nations, \"UN team completes mission\", 2 October 2023. Available at <https://x>."
+            ),
             Some(date(2023, 10, 2))
         );
         assert_eq!(footnote_date("No date here, resolution 853 (1993)."), None);
@@ -128,10 +142,15 @@ mod tests {
             Some(date(2024, 10, 17))
         );
         assert_eq!(
-            document_date("# Council\n\nDistr.: General  \n17 October 2024\n\nText of 1 May 2020.\n"),
+            document_date(
+                "# Council\n\nDistr.: General  \n17 October 2024\n\nText of 1 May 2020.\n"
+            ),
             Some(date(2024, 10, 17))
         );
-        assert_eq!(document_date("Letter dated 16 October 2024 from someone\n"), None);
+        assert_eq!(
+            document_date("Letter dated 16 October 2024 from someone\n"),
+            None
+        );
     }
 
     #[test]

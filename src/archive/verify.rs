@@ -164,13 +164,17 @@ fn verify_record<R: BufRead>(input: &mut R) -> Result<(), String> {
             .map(|(_, v)| v.as_str())
     };
     let record_type = field("WARC-Type").ok_or("record without WARC-Type")?;
-    let id = field("WARC-Record-ID").ok_or_else(|| format!("{record_type} record without WARC-Record-ID"))?;
+    let id = field("WARC-Record-ID")
+        .ok_or_else(|| format!("{record_type} record without WARC-Record-ID"))?;
     if !(id.starts_with('<') && id.ends_with('>') && id.contains(':')) {
         return Err(format!("WARC-Record-ID {id:?} is not a <URI>"));
     }
-    let date = field("WARC-Date").ok_or_else(|| format!("{record_type} record {id} without WARC-Date"))?;
+    let date =
+        field("WARC-Date").ok_or_else(|| format!("{record_type} record {id} without WARC-Date"))?;
     if date.parse::<jiff::Timestamp>().is_err() || !date.ends_with('Z') {
-        return Err(format!("record {id}: WARC-Date {date:?} is not a UTC W3C-ISO8601 date"));
+        return Err(format!(
+            "record {id}: WARC-Date {date:?} is not a UTC W3C-ISO8601 date"
+        ));
     }
     let length: u64 = field("Content-Length")
         .ok_or_else(|| format!("record {id} without Content-Length"))?
@@ -227,9 +231,10 @@ fn verify_record<R: BufRead>(input: &mut R) -> Result<(), String> {
                 Some(end) => {
                     in_payload = true;
                     let head_text = String::from_utf8_lossy(&http_head[..end]).to_ascii_lowercase();
-                    if head_text.lines().any(|l| {
-                        l.starts_with("transfer-encoding:") && l.contains("chunked")
-                    }) {
+                    if head_text
+                        .lines()
+                        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"))
+                    {
                         chunked_payload = Some(Vec::new());
                     }
                     let rest = http_head.split_off(end + 4);
@@ -275,7 +280,9 @@ fn verify_record<R: BufRead>(input: &mut R) -> Result<(), String> {
     }
     if let Some(d) = payload_digest {
         if is_http && !in_payload {
-            return Err(format!("record {id}: HTTP block without the end of its headers"));
+            return Err(format!(
+                "record {id}: HTTP block without the end of its headers"
+            ));
         }
         if let Err(declared) = d.check() {
             return Err(format!("record {id}: payload digest mismatch ({declared})"));
@@ -309,7 +316,7 @@ fn read_head<R: BufRead>(input: &mut R, what: &str) -> Result<Vec<u8>, String> {
         if before == 0 && !head.starts_with(b"WARC/") {
             return Err(format!(
                 "bad version line {:?} (expected WARC/1.1 or WARC/1.0)",
-                truncate(&String::from_utf8_lossy(&head).trim_end().to_string(), 40)
+                truncate(String::from_utf8_lossy(&head).trim_end(), 40)
             ));
         }
     }
@@ -424,7 +431,6 @@ fn decode_digest(value: &str, len: usize) -> Option<Vec<u8>> {
     None
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,11 +524,23 @@ mod tests {
         let no_date = ok.replace("WARC-Date: 2024-10-17T00:00:00Z\r\n", "");
         assert!(plain(&no_date).unwrap_err().contains("without WARC-Date"));
         let no_id = ok.replace("WARC-Record-ID: <urn:uuid:1>\r\n", "");
-        assert!(plain(&no_id).unwrap_err().contains("without WARC-Record-ID"));
+        assert!(
+            plain(&no_id)
+                .unwrap_err()
+                .contains("without WARC-Record-ID")
+        );
         let no_uri = ok.replace("WARC-Target-URI: http://a/\r\n", "");
-        assert!(plain(&no_uri).unwrap_err().contains("without WARC-Target-URI"));
+        assert!(
+            plain(&no_uri)
+                .unwrap_err()
+                .contains("without WARC-Target-URI")
+        );
         let bad_version = ok.replace("WARC/1.1", "WARC/9");
-        assert!(plain(&bad_version).unwrap_err().contains("bad version line"));
+        assert!(
+            plain(&bad_version)
+                .unwrap_err()
+                .contains("bad version line")
+        );
         let long = ok.replace("Content-Length: 2", "Content-Length: 3");
         assert!(plain(&long).unwrap_err().contains("does not match"));
     }

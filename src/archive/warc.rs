@@ -22,7 +22,8 @@ use super::cdxj::{self, IndexEntry};
 
 /// The WARC-Profile of a revisit whose payload is byte-identical to an
 /// earlier capture.
-pub const REVISIT_PROFILE: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
+pub const REVISIT_PROFILE: &str =
+    "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
 
 /// What a `warcinfo` record says about the run that wrote the file.
 #[derive(Debug, Clone, Default)]
@@ -349,7 +350,11 @@ impl WarcWriter {
             mime: if original.is_some() {
                 "warc/revisit".to_string()
             } else {
-                ex.mime.as_deref().map(mime_essence).unwrap_or("unk").to_string()
+                ex.mime
+                    .as_deref()
+                    .map(mime_essence)
+                    .unwrap_or("unk")
+                    .to_string()
             },
             status: ex.status.to_string(),
             digest: ex.payload_digest.clone(),
@@ -571,18 +576,19 @@ mod tests {
     #[test]
     fn sha1_base32_matches_known_value() {
         // sha1("") = da39a3ee5e6b4b0d3255bfef95601890afd80709
-        assert_eq!(
-            Sha1Digest::of(b""),
-            "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
-        );
+        assert_eq!(Sha1Digest::of(b""), "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ");
     }
 
     #[test]
     fn each_record_is_its_own_gzip_member_and_offsets_point_at_them() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WarcWriter::open(dir.path(), 1 << 30, info()).unwrap();
-        let a = w.write_exchange(exchange("http://a.test/", b"hello")).unwrap();
-        let b = w.write_exchange(exchange("http://b.test/", b"other")).unwrap();
+        let a = w
+            .write_exchange(exchange("http://a.test/", b"hello"))
+            .unwrap();
+        let b = w
+            .write_exchange(exchange("http://b.test/", b"other"))
+            .unwrap();
         let files = w.finish().unwrap();
         assert_eq!(files.len(), 1);
         let bytes = std::fs::read(dir.path().join(&files[0])).unwrap();
@@ -592,7 +598,10 @@ mod tests {
         flate2::read::GzDecoder::new(&bytes[b.offset as usize..])
             .read_to_string(&mut text)
             .unwrap();
-        assert!(text.starts_with("WARC/1.1\r\nWARC-Type: response\r\n"), "{text}");
+        assert!(
+            text.starts_with("WARC/1.1\r\nWARC-Type: response\r\n"),
+            "{text}"
+        );
         assert!(text.contains("WARC-Target-URI: http://b.test/\r\n"));
         assert!(text.ends_with("other\r\n\r\n"));
         let mut all = String::new();
@@ -608,8 +617,12 @@ mod tests {
     fn identical_payload_becomes_revisit_and_empty_one_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WarcWriter::open(dir.path(), 1 << 30, info()).unwrap();
-        let a = w.write_exchange(exchange("http://a.test/", b"same")).unwrap();
-        let b = w.write_exchange(exchange("http://b.test/", b"same")).unwrap();
+        let a = w
+            .write_exchange(exchange("http://a.test/", b"same"))
+            .unwrap();
+        let b = w
+            .write_exchange(exchange("http://b.test/", b"same"))
+            .unwrap();
         let e1 = w.write_exchange(exchange("http://c.test/", b"")).unwrap();
         let e2 = w.write_exchange(exchange("http://d.test/", b"")).unwrap();
         assert!(!a.revisit && b.revisit && !e1.revisit && !e2.revisit);
@@ -627,7 +640,9 @@ mod tests {
 
         // A later run finds the digest through index.cdxj.
         let mut w = WarcWriter::open(dir.path(), 1 << 30, info()).unwrap();
-        let c = w.write_exchange(exchange("http://e.test/", b"same")).unwrap();
+        let c = w
+            .write_exchange(exchange("http://e.test/", b"same"))
+            .unwrap();
         assert!(c.revisit);
         let files2 = w.finish().unwrap();
         assert_ne!(files, files2, "a new run writes a new file");
@@ -637,8 +652,10 @@ mod tests {
     fn rotates_at_the_size_limit_with_warcinfo_in_each_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WarcWriter::open(dir.path(), 100, info()).unwrap();
-        w.write_exchange(exchange("http://a.test/", b"one")).unwrap();
-        w.write_exchange(exchange("http://b.test/", b"two")).unwrap();
+        w.write_exchange(exchange("http://a.test/", b"one"))
+            .unwrap();
+        w.write_exchange(exchange("http://b.test/", b"two"))
+            .unwrap();
         let files = w.finish().unwrap();
         assert_eq!(files.len(), 2);
         for (i, f) in files.iter().enumerate() {

@@ -217,10 +217,7 @@ impl WaybackClient {
     /// For each `(url, date)`, the accepted capture closest to the date:
     /// the latest before it, else the earliest after it. `Ok(None)`: the
     /// Wayback Machine has none.
-    pub async fn lookup(
-        &self,
-        queries: &[(String, Date)],
-    ) -> Vec<Result<Option<Capture>, String>> {
+    pub async fn lookup(&self, queries: &[(String, Date)]) -> Vec<Result<Option<Capture>, String>> {
         let mut out: Vec<Result<Option<Capture>, String>> = vec![Ok(None); queries.len()];
         for (chunk_no, chunk) in queries.chunks(BATCH).enumerate() {
             let base = chunk_no * BATCH;
@@ -301,7 +298,11 @@ impl WaybackClient {
                 // Re-check: the service has answered other statuses before.
                 if c.available != Some(false) && ACCEPTED_STATUS.contains(&status) {
                     *slot = Ok(Some(Capture {
-                        url: c.url.replacen("http://web.archive.org/", "https://web.archive.org/", 1),
+                        url: c.url.replacen(
+                            "http://web.archive.org/",
+                            "https://web.archive.org/",
+                            1,
+                        ),
                         timestamp: c.timestamp,
                         status,
                     }));
@@ -339,7 +340,9 @@ impl WaybackClient {
                 Ok(capture) => {
                     results.insert(url, SaveOutcome::Saved(capture));
                 }
-                Err((reason, transient)) if transient && attempts + 1 < self.options.max_attempts => {
+                Err((reason, transient))
+                    if transient && attempts + 1 < self.options.max_attempts =>
+                {
                     tracing::debug!("Save Page Now: {url}: {reason}: retrying later");
                     queue.push_back((url, attempts + 1));
                 }
@@ -426,7 +429,10 @@ impl WaybackClient {
                 Some("pending") => continue,
                 Some("success") => {
                     let timestamp = status.timestamp.clone().unwrap_or_default();
-                    let original = status.original_url.clone().unwrap_or_else(|| url.to_string());
+                    let original = status
+                        .original_url
+                        .clone()
+                        .unwrap_or_else(|| url.to_string());
                     return Ok(Capture {
                         url: Self::endpoint(
                             &self.options.save_base,
@@ -454,10 +460,7 @@ async fn json<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
     what: &str,
 ) -> Result<T, String> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
+    let bytes = response.bytes().await.map_err(|e| format!("{what}: {e}"))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{what}: unexpected answer: {e}"))
 }
 

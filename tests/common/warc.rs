@@ -32,13 +32,17 @@ impl Record {
 
     /// The HTTP head of an application/http block.
     pub fn http_head(&self) -> String {
-        let end = find(&self.block, b"\r\n\r\n").map(|e| e + 4).unwrap_or(self.block.len());
+        let end = find(&self.block, b"\r\n\r\n")
+            .map(|e| e + 4)
+            .unwrap_or(self.block.len());
         String::from_utf8_lossy(&self.block[..end]).to_string()
     }
 
     /// The HTTP body of an application/http block.
     pub fn http_body(&self) -> &[u8] {
-        let end = find(&self.block, b"\r\n\r\n").map(|e| e + 4).unwrap_or(self.block.len());
+        let end = find(&self.block, b"\r\n\r\n")
+            .map(|e| e + 4)
+            .unwrap_or(self.block.len());
         &self.block[end..]
     }
 }
@@ -74,7 +78,7 @@ pub fn read_records(path: &Path) -> Vec<Record> {
         pos: 0,
     };
     let mut records = Vec::new();
-    while input.fill_buf().unwrap().len() > 0 {
+    while !input.fill_buf().unwrap().is_empty() {
         let offset = input.pos;
         let mut text = Vec::new();
         flate2::bufread::GzDecoder::new(&mut input)
@@ -99,7 +103,11 @@ pub fn read_records(path: &Path) -> Vec<Record> {
             .parse()
             .unwrap();
         let block = text[head_end..head_end + len].to_vec();
-        assert_eq!(&text[head_end + len..], b"\r\n\r\n", "record ends with CRLF CRLF");
+        assert_eq!(
+            &text[head_end + len..],
+            b"\r\n\r\n",
+            "record ends with CRLF CRLF"
+        );
         records.push(Record {
             offset,
             length: input.pos - offset,
