@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod archive;
 pub mod check;
 pub mod scan;
 pub mod warc;
@@ -34,7 +35,7 @@ pub enum Command {
     Check(Box<check::CheckArgs>),
     /// List every citation (document, footnote, URL) without checking anything.
     Scan(scan::ScanArgs),
-    /// Work with WARC archives: `linkrot warc verify FILE...`.
+    /// Work with WARC archives: verify files, capture URLs.
     Warc(warc::WarcArgs),
 }
 
