@@ -320,3 +320,52 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(version: reqwest::Version) -> reqwest::Response {
+        http::Response::builder()
+            .version(version)
+            .status(200)
+            .header("content-type", "text/html")
+            .header("transfer-encoding", "chunked")
+            .header("set-cookie", "a=1")
+            .header("set-cookie", "b=2")
+            .body("body")
+            .unwrap()
+            .into()
+    }
+
+    #[test]
+    fn http2_answers_get_an_http11_status_line_and_chunked_is_dropped() {
+        let head = String::from_utf8(response_head(&response(reqwest::Version::HTTP_2))).unwrap();
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\n"
+        );
+        let head = String::from_utf8(response_head(&response(reqwest::Version::HTTP_10))).unwrap();
+        assert!(head.starts_with("HTTP/1.0 200 OK\r\n"));
+    }
+
+    #[test]
+    fn sensitive_request_headers_are_redacted() {
+        let fetcher = SnapshotFetcher::new(FetchOptions {
+            headers: vec![("x-token".parse().unwrap(), "t0ken".parse().unwrap())],
+            ..FetchOptions::default()
+        })
+        .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        headers.insert(header::COOKIE, "session=xyz".parse().unwrap());
+        headers.insert("x-token", "t0ken".parse().unwrap());
+        headers.insert(header::ACCEPT, "*/*".parse().unwrap());
+        let url = url::Url::parse("https://a.test:8443/p?q=1").unwrap();
+        let head = String::from_utf8(fetcher.request_head(&url, &headers)).unwrap();
+        assert_eq!(
+            head,
+            "GET /p?q=1 HTTP/1.1\r\nhost: a.test:8443\r\nauthorization: [redacted]\r\ncookie: [redacted]\r\nx-token: [redacted]\r\naccept: */*\r\n\r\n"
+        );
+    }
+}

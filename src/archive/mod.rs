@@ -64,6 +64,25 @@ pub struct Snapshot {
     pub exchanges: usize,
 }
 
+/// What the archive stages found for one citation: its local snapshot, its
+/// Internet Archive copy and the date the citation speaks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Preservation {
+    /// The local WARC snapshot of the URL, if one was taken.
+    pub snapshot: Option<Snapshot>,
+    /// Why no snapshot was taken of a live URL.
+    pub archive_error: Option<String>,
+    /// The Wayback Machine copy found (lookup) or made (save).
+    pub wayback: Option<wayback::Capture>,
+    /// Why the Wayback step found or made nothing, when it was asked to.
+    pub wayback_error: Option<String>,
+    /// The date the lookup aimed at: the footnote's access or publication
+    /// date, else the document's date, else the day of the run.
+    pub citation_date: Option<jiff::civil::Date>,
+    /// A Robust Links anchor, when there is a Wayback copy.
+    pub robust_link: Option<String>,
+}
+
 struct WriteJob {
     exchanges: Vec<Exchange>,
     reply: oneshot::Sender<std::io::Result<Vec<Written>>>,

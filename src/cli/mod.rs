@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod archive;
 pub mod check;
+pub mod preserve;
 pub mod scan;
 pub mod warc;
 
