@@ -137,7 +137,21 @@ fn killed_mid_fetch_leaves_finished_records_and_the_next_run_a_new_file() {
     for f in &files {
         assert_eq!(verify_cli(f).0, Some(0));
     }
-    assert!(archive.join("index.cdxj").exists());
+    // The killed run's finished records were indexed by the next run, so
+    // page a came back as a revisit rather than a second copy.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(", revisit)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let index = std::fs::read_to_string(archive.join("index.cdxj")).unwrap();
+    let first = file.file_name().unwrap().to_string_lossy().to_string();
+    assert_eq!(
+        index.lines().filter(|l| l.contains(&first)).count(),
+        2,
+        "both finished responses of the killed run are indexed: {index}"
+    );
+    assert_eq!(index.lines().count(), 3, "{index}");
 }
 
 #[test]

@@ -119,6 +119,11 @@ impl Index {
         self.entries.push(entry);
     }
 
+    /// Whether any entry points into `filename`.
+    pub fn covers(&self, filename: &str) -> bool {
+        self.entries.iter().any(|e| e.filename == filename)
+    }
+
     /// Entries holding a payload (not revisits), earliest lines first.
     pub fn originals(&self) -> impl Iterator<Item = &IndexEntry> {
         self.entries.iter().filter(|e| e.mime != "warc/revisit")

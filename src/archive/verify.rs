@@ -38,6 +38,37 @@ const MAX_HEAD: usize = 1 << 20;
 /// uncompressed `.warc`. I/O errors opening or reading the file are `Err`;
 /// everything wrong with its contents is a [`Problem`].
 pub fn verify_file(path: &Path) -> io::Result<FileVerdict> {
+    verify_file_with(path, |_| {})
+}
+
+/// A record that verified: where it is and what its headers say.
+#[derive(Debug, Clone)]
+pub struct RecordInfo {
+    /// Offset of the record (its gzip member) in the file.
+    pub offset: u64,
+    /// Bytes the record (its gzip member) takes in the file.
+    pub length: u64,
+    /// WARC header fields in order.
+    pub fields: Vec<(String, String)>,
+    /// The HTTP status line and headers of an `application/http` block.
+    pub http_head: Vec<u8>,
+}
+
+impl RecordInfo {
+    /// The first WARC field called `name` (case-insensitive).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// [`verify_file`], handing every record that verifies to `visit`.
+pub fn verify_file_with(
+    path: &Path,
+    mut visit: impl FnMut(&RecordInfo),
+) -> io::Result<FileVerdict> {
     let file = File::open(path)?;
     let mut input = Counting {
         inner: BufReader::with_capacity(64 * 1024, file),
@@ -68,7 +99,15 @@ pub fn verify_file(path: &Path) -> io::Result<FileVerdict> {
             verify_record(&mut input)
         };
         match outcome {
-            Ok(()) => records += 1,
+            Ok(info) => {
+                records += 1;
+                visit(&RecordInfo {
+                    offset,
+                    length: input.pos - offset,
+                    fields: info.fields,
+                    http_head: info.http_head,
+                });
+            }
             Err(message) => {
                 return Ok(FileVerdict {
                     records,
@@ -106,16 +145,16 @@ impl<R: BufRead> BufRead for Counting<R> {
 }
 
 /// One gzip member holding exactly one record.
-fn verify_member<R: BufRead>(input: &mut R) -> Result<(), String> {
+fn verify_member<R: BufRead>(input: &mut R) -> Result<Verified, String> {
     let head = input.fill_buf().map_err(|e| e.to_string())?;
     if !head.starts_with(&[0x1f, 0x8b]) {
         return Err("not the start of a gzip member (bytes after the last record?)".into());
     }
     let mut member = BufReader::new(GzDecoder::new(&mut *input));
-    verify_record(&mut member)?;
+    let verified = verify_record(&mut member)?;
     let mut extra = [0u8; 1];
     match member.read(&mut extra) {
-        Ok(0) => Ok(()),
+        Ok(0) => Ok(verified),
         Ok(_) => Err(
             "gzip member holds more than one record or trailing bytes (whole-file gzip?)".into(),
         ),
@@ -132,7 +171,13 @@ fn gzip_error(e: &io::Error) -> String {
 }
 
 /// Reads one record from `input` and checks it.
-fn verify_record<R: BufRead>(input: &mut R) -> Result<(), String> {
+/// What a verified record's headers say.
+struct Verified {
+    fields: Vec<(String, String)>,
+    http_head: Vec<u8>,
+}
+
+fn verify_record<R: BufRead>(input: &mut R) -> Result<Verified, String> {
     let head = read_head(input, "WARC header")?;
     let text = std::str::from_utf8(&head).map_err(|_| "WARC header is not UTF-8".to_string())?;
     let mut lines = text.split("\r\n");
@@ -288,7 +333,10 @@ fn verify_record<R: BufRead>(input: &mut R) -> Result<(), String> {
             return Err(format!("record {id}: payload digest mismatch ({declared})"));
         }
     }
-    Ok(())
+    if !in_payload {
+        http_head.clear();
+    }
+    Ok(Verified { fields, http_head })
 }
 
 /// Reads up to and including the first CRLF CRLF.
@@ -514,7 +562,7 @@ mod tests {
     }
 
     fn plain(record: &str) -> Result<(), String> {
-        verify_record(&mut record.as_bytes())
+        verify_record(&mut record.as_bytes()).map(|_| ())
     }
 
     #[test]

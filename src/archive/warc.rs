@@ -216,7 +216,8 @@ impl WarcWriter {
                 format!("cannot create archive directory {}: {e}", dir.display()),
             )
         })?;
-        let index = cdxj::Index::load(&dir.join(cdxj::INDEX_FILE))?;
+        let mut index = cdxj::Index::load(&dir.join(cdxj::INDEX_FILE))?;
+        recover_unindexed(dir, &mut index)?;
         let mut originals = HashMap::new();
         for entry in index.originals() {
             if let Ok(date) = cdxj::parse_timestamp(&entry.timestamp) {
@@ -474,6 +475,79 @@ impl WarcWriter {
         open.len += length;
         Ok((offset, length))
     }
+}
+
+/// Indexes the records of `linkrot-*.warc.gz` files the index does not
+/// know: a run killed before writing its index leaves such a file, and its
+/// finished records should still be found (and revisited) by later runs. A
+/// partial record at the end is left out.
+fn recover_unindexed(dir: &Path, index: &mut cdxj::Index) -> io::Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("linkrot-") && n.ends_with(".warc.gz"))
+        .filter(|n| !index.covers(n))
+        .collect();
+    names.sort();
+    for name in names {
+        let mut entries = Vec::new();
+        let verdict = super::verify::verify_file_with(&dir.join(&name), |rec| {
+            let kind = rec.field("WARC-Type").unwrap_or("");
+            if !matches!(kind, "response" | "revisit") {
+                return;
+            }
+            let (Some(url), Some(date), Some(digest)) = (
+                rec.field("WARC-Target-URI"),
+                rec.field("WARC-Date")
+                    .and_then(|d| d.parse::<jiff::Timestamp>().ok()),
+                rec.field("WARC-Payload-Digest"),
+            ) else {
+                return;
+            };
+            let head = String::from_utf8_lossy(&rec.http_head);
+            let status = head
+                .lines()
+                .next()
+                .and_then(|l| l.split(' ').nth(1))
+                .unwrap_or("-")
+                .to_string();
+            let mime = if kind == "revisit" {
+                "warc/revisit".to_string()
+            } else {
+                head.lines()
+                    .skip(1)
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("content-type")
+                            .then(|| mime_essence(v.trim()).to_string())
+                    })
+                    .unwrap_or_else(|| "unk".to_string())
+            };
+            entries.push(IndexEntry {
+                surt: cdxj::surt(url),
+                timestamp: cdxj::timestamp14(date),
+                url: url.to_string(),
+                mime,
+                status,
+                digest: digest.to_string(),
+                length: rec.length,
+                offset: rec.offset,
+                filename: name.clone(),
+            });
+        })?;
+        if let Some(problem) = verdict.problem {
+            tracing::warn!(
+                "{}: offset {}: {}; indexed the {} records before it",
+                dir.join(&name).display(),
+                problem.offset,
+                problem.message,
+                verdict.records
+            );
+        }
+        for entry in entries {
+            index.push(entry);
+        }
+    }
+    Ok(())
 }
 
 /// A `warcinfo` block (`application/warc-fields`).
