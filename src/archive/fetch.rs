@@ -9,11 +9,13 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use super::address::{GlobalOnlyResolver, non_global_reason};
+use crate::check::{CheckOptions, HostHeader, HostLimits};
 use super::warc::{Exchange, Sha1Digest, Spool};
 
 /// How snapshots are fetched.
@@ -38,6 +40,35 @@ pub struct FetchOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// Accept invalid certificates (`--insecure`).
     pub insecure: bool,
+    /// Headers for one host only (`--host-header`); values redacted in the
+    /// stored request records.
+    pub host_headers: Vec<HostHeader>,
+    /// The checker's per-host politeness, shared so archive fetches count
+    /// against the same limits; `None` fetches without waiting.
+    pub limits: Option<Arc<HostLimits>>,
+}
+
+impl FetchOptions {
+    /// The network settings of a check run, its politeness included.
+    pub fn from_check(check: &CheckOptions, limits: Arc<HostLimits>) -> FetchOptions {
+        FetchOptions {
+            max_redirects: check.max_redirects,
+            user_agent: check.user_agent.clone(),
+            // Whole bodies take longer than a check's body prefix.
+            timeout: check.timeout.max(Duration::from_secs(60)),
+            connect_timeout: check.connect_timeout,
+            headers: check.headers.clone(),
+            resolve: check
+                .resolve
+                .iter()
+                .map(|r| (r.host.clone(), SocketAddr::new(r.addr, r.port)))
+                .collect(),
+            insecure: check.insecure,
+            host_headers: check.host_headers.clone(),
+            limits: Some(limits),
+            ..FetchOptions::default()
+        }
+    }
 }
 
 impl Default for FetchOptions {
@@ -52,6 +83,8 @@ impl Default for FetchOptions {
             headers: Vec::new(),
             resolve: Vec::new(),
             insecure: false,
+            host_headers: Vec::new(),
+            limits: None,
         }
     }
 }
@@ -152,6 +185,15 @@ impl SnapshotFetcher {
         for (name, value) in &self.options.headers {
             headers.insert(name.clone(), value.clone());
         }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        for h in self.options.host_headers.iter().filter(|h| h.host == host) {
+            headers.insert(h.name.clone(), h.value.clone());
+        }
+        // Held for the whole exchange, body included.
+        let _slot = match &self.options.limits {
+            Some(limits) => Some(limits.acquire(&host).await),
+            None => None,
+        };
         let date = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
             .expect("now is a valid timestamp");
         let request_head = self.request_head(url, &headers);
@@ -239,7 +281,8 @@ impl SnapshotFetcher {
         let mut head = format!("GET {target} HTTP/1.1\r\nhost: {host}\r\n").into_bytes();
         for (name, value) in headers {
             let redact = ALWAYS_REDACTED.contains(name)
-                || self.options.headers.iter().any(|(n, _)| n == name);
+                || self.options.headers.iter().any(|(n, _)| n == name)
+                || self.options.host_headers.iter().any(|h| h.name == name);
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
             if redact {

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures::StreamExt;
-
 use crate::archive::fetch::FetchOptions;
 use crate::archive::warc::RunInfo;
 use crate::archive::{ArchiveOptions, Archiver, Snapshot};
@@ -120,26 +118,42 @@ pub fn command_line() -> String {
     out.join(" ")
 }
 
-/// Snapshots every URL (each once), `concurrency` at a time, then closes the
-/// archive. Returns each URL's snapshot or the reason there is none, and
-/// the files written.
+/// Snapshots every URL (each once), then closes the archive. Returns each
+/// URL's snapshot or the reason there is none, and the files written.
+///
+/// Every URL gets a task at once; the politeness layer in the fetch options
+/// decides which may send (per host, then global), so a URL waiting for a
+/// busy host holds no slot another host could use. Without one, at most
+/// `concurrency` snapshots run at a time.
 pub async fn snapshot_all(
     options: ArchiveOptions,
     urls: Vec<String>,
     concurrency: usize,
 ) -> Result<(HashMap<String, Result<Snapshot, String>>, Vec<String>), String> {
+    let fallback = options
+        .fetch
+        .limits
+        .is_none()
+        .then(|| Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))));
     let archiver = Archiver::start(options)?;
-    let results: HashMap<String, Result<Snapshot, String>> = futures::stream::iter(urls)
-        .map(|url| {
-            let archiver = Arc::clone(&archiver);
-            async move {
-                let outcome = archiver.snapshot(&url).await;
-                (url, outcome)
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for url in urls {
+        let archiver = Arc::clone(&archiver);
+        let fallback = fallback.clone();
+        tasks.spawn(async move {
+            let _permit = match &fallback {
+                Some(s) => Some(s.clone().acquire_owned().await),
+                None => None,
+            };
+            let outcome = archiver.snapshot(&url).await;
+            (url, outcome)
+        });
+    }
+    let mut results = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (url, outcome) = joined.map_err(|e| format!("a snapshot task failed: {e}"))?;
+        results.insert(url, outcome);
+    }
     let files = archiver.finish().await?;
     Ok((results, files))
 }

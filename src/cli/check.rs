@@ -19,6 +19,9 @@ use crate::check::{
     ResolveOverride, Verdict, parse_header, parse_host_header,
 };
 use crate::report::html::HtmlContext;
+use super::archive::ArchiveArgs;
+use super::preserve::{WaybackArgs, preserve};
+use crate::archive::fetch::FetchOptions;
 use crate::report::{self, AuditRow, Summary};
 use crate::scan::{self, Citation, Format, ScanOptions, ScopeFilter};
 
@@ -147,6 +150,12 @@ pub struct CheckArgs {
     /// Progress bar on stderr: auto shows it when stderr is a terminal and CI is unset.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: Progress,
+
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+
+    #[command(flatten)]
+    pub wayback: WaybackArgs,
 }
 
 /// What goes to stdout besides nothing.
@@ -285,6 +294,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .collect();
     drop(index);
 
+    let archive_check_options = options.clone();
     let checker = Checker::new(options).context("cannot start the checker")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -293,16 +303,45 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(&args, unique.len());
     let results = runtime.block_on(check_unique(&checker, unique, &bar, |v| args.is_failing(v)));
     bar.finish_and_clear();
-    drop(runtime);
 
-    let rows: Vec<AuditRow> = citations
+    let mut rows: Vec<AuditRow> = citations
         .into_iter()
         .zip(slots)
         .map(|(citation, slot)| AuditRow {
             citation,
             result: results[slot].clone(),
+            preservation: Default::default(),
         })
         .collect();
+
+    // Preservation: local snapshots of live pages, the Internet Archive.
+    let archive = args
+        .archive
+        .options(FetchOptions::from_check(
+            &archive_check_options,
+            checker.limits().clone(),
+        ))
+        .map(|o| (o, args.archive.archive_concurrency as usize));
+    if archive.is_some() || !args.wayback.wayback.is_empty() {
+        let archive_dir = archive.as_ref().map(|(o, _)| o.dir.clone());
+        let preserved = runtime
+            .block_on(preserve(&rows, archive, &args.wayback))
+            .map_err(anyhow::Error::msg)?;
+        let mut warned = std::collections::HashSet::new();
+        for (row, mut p) in rows.iter_mut().zip(preserved) {
+            if let (Some(dir), Some(s)) = (&archive_dir, &mut p.snapshot) {
+                s.archive_file = dir.join(&s.archive_file).display().to_string();
+            }
+            if let Some(e) = &p.archive_error
+                && !args.quiet
+                && warned.insert(row.result.url.clone())
+            {
+                eprintln!("linkrot: not archived: {}: {e}", row.result.url);
+            }
+            row.preservation = p;
+        }
+    }
+    drop(runtime);
 
     report::write_csv_file(&csv_path, &rows)
         .with_context(|| format!("cannot write {}", csv_path.display()))?;

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::archive::verify::verify_file;
 use super::archive::{ArchiveArgs, snapshot_all};
 use super::{EXIT_FAILING, EXIT_OK, EXIT_USAGE};
 use crate::archive::fetch::FetchOptions;
+use crate::check::HostLimits;
 
 /// Arguments of `linkrot warc`.
 #[derive(Debug, clap::Args)]
@@ -118,9 +120,12 @@ fn capture(mut args: CaptureArgs) -> anyhow::Result<ExitCode> {
     if args.archive.archive.is_none() {
         args.archive.archive = Some(crate::archive::DEFAULT_DIR.into());
     }
+    let concurrency = args.archive.archive_concurrency as usize;
     let fetch = FetchOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),
         resolve: args.resolve.clone(),
+        // Polite like check: four at a time per host at most.
+        limits: Some(Arc::new(HostLimits::new(concurrency, 4, Duration::ZERO))),
         ..FetchOptions::default()
     };
     let options = args
@@ -137,11 +142,7 @@ fn capture(mut args: CaptureArgs) -> anyhow::Result<ExitCode> {
         .cloned()
         .collect();
     let (results, files) = runtime
-        .block_on(snapshot_all(
-            options,
-            urls,
-            args.archive.archive_concurrency as usize,
-        ))
+        .block_on(snapshot_all(options, urls, concurrency))
         .map_err(anyhow::Error::msg)?;
     let mut code = EXIT_OK;
     for url in &args.urls {

@@ -160,6 +160,74 @@ pub const COLUMNS: &[Column] = &[
         value: |r| opt(r.result.content_length),
         csv: None,
     },
+    Column {
+        name: "archive_file",
+        doc: "The WARC file holding the snapshot of the page (`--archive`).",
+        value: |r| opt(r.preservation.snapshot.as_ref().map(|s| s.archive_file.clone())),
+        csv: None,
+    },
+    Column {
+        name: "archive_offset",
+        doc: "Byte offset in `archive_file` of the final answer's record (its gzip member).",
+        value: |r| opt(r.preservation.snapshot.as_ref().map(|s| s.archive_offset)),
+        csv: None,
+    },
+    Column {
+        name: "payload_digest",
+        doc: "`sha1:` digest (Base32) of the archived body, as in the record's WARC-Payload-Digest.",
+        value: |r| opt(r.preservation.snapshot.as_ref().map(|s| s.payload_digest.clone())),
+        csv: None,
+    },
+    Column {
+        name: "archived_at",
+        doc: "When the snapshot was taken (its WARC-Date), RFC 3339 UTC.",
+        value: |r| {
+            opt(r
+                .preservation
+                .snapshot
+                .as_ref()
+                .map(|s| s.archived_at.to_string()))
+        },
+        csv: None,
+    },
+    Column {
+        name: "archive_error",
+        doc: "Why a live page has no snapshot (a refused private address, a failed fetch).",
+        value: |r| opt(r.preservation.archive_error.clone()),
+        csv: None,
+    },
+    Column {
+        name: "wayback_url",
+        doc: "The Wayback Machine copy found for the citation's date, or made by `--wayback save`.",
+        value: |r| opt(r.preservation.wayback.as_ref().map(|c| c.url.clone())),
+        csv: None,
+    },
+    Column {
+        name: "wayback_timestamp",
+        doc: "That copy's capture time, `YYYYMMDDhhmmss`.",
+        value: |r| opt(r.preservation.wayback.as_ref().map(|c| c.timestamp.clone())),
+        csv: None,
+    },
+    Column {
+        name: "citation_date",
+        doc: "The date the Wayback lookup aimed at: the footnote's access or publication date, \
+              else the document's date, else the day of the run (`YYYY-MM-DD`).",
+        value: |r| opt(r.preservation.citation_date.map(|d| d.to_string())),
+        csv: None,
+    },
+    Column {
+        name: "wayback_error",
+        doc: "Why the Internet Archive step found or made nothing.",
+        value: |r| opt(r.preservation.wayback_error.clone()),
+        csv: None,
+    },
+    Column {
+        name: "robust_link",
+        doc: "A Robust Links anchor (`data-originalurl`, `data-versionurl`, `data-versiondate`) \
+              for citing the page with its archived copy.",
+        value: |r| opt(r.preservation.robust_link.clone()),
+        csv: None,
+    },
 ];
 
 fn error_text(row: &AuditRow) -> Option<String> {

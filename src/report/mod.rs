@@ -5,6 +5,7 @@ pub mod html;
 
 use std::sync::Arc;
 
+use crate::archive::Preservation;
 use crate::check::CheckResult;
 use crate::scan::Citation;
 
@@ -20,6 +21,8 @@ pub struct AuditRow {
     pub citation: Citation,
     /// What the check found.
     pub result: Arc<CheckResult>,
+    /// Its snapshot and Internet Archive copy (`--archive`, `--wayback`).
+    pub preservation: Preservation,
 }
 
 pub mod columns;
