@@ -15,8 +15,8 @@ use std::time::Duration;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use super::address::{GlobalOnlyResolver, non_global_reason};
-use crate::check::{CheckOptions, HostHeader, HostLimits};
 use super::warc::{Exchange, Sha1Digest, Spool};
+use crate::check::{CheckOptions, HostHeader, HostLimits};
 
 /// How snapshots are fetched.
 #[derive(Debug, Clone)]

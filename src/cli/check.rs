@@ -13,15 +13,15 @@ use regex::Regex;
 use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
+use super::archive::ArchiveArgs;
+use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
+use crate::archive::fetch::FetchOptions;
 use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
     ResolveOverride, Verdict, parse_header, parse_host_header,
 };
 use crate::report::html::HtmlContext;
-use super::archive::ArchiveArgs;
-use super::preserve::{WaybackArgs, preserve};
-use crate::archive::fetch::FetchOptions;
 use crate::report::{self, AuditRow, Summary};
 use crate::scan::{self, Citation, Format, ScanOptions, ScopeFilter};
 

@@ -163,7 +163,13 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "archive_file",
         doc: "The WARC file holding the snapshot of the page (`--archive`).",
-        value: |r| opt(r.preservation.snapshot.as_ref().map(|s| s.archive_file.clone())),
+        value: |r| {
+            opt(r
+                .preservation
+                .snapshot
+                .as_ref()
+                .map(|s| s.archive_file.clone()))
+        },
         csv: None,
     },
     Column {
@@ -175,7 +181,13 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "payload_digest",
         doc: "`sha1:` digest (Base32) of the archived body, as in the record's WARC-Payload-Digest.",
-        value: |r| opt(r.preservation.snapshot.as_ref().map(|s| s.payload_digest.clone())),
+        value: |r| {
+            opt(r
+                .preservation
+                .snapshot
+                .as_ref()
+                .map(|s| s.payload_digest.clone()))
+        },
         csv: None,
     },
     Column {
