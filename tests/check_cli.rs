@@ -111,6 +111,16 @@ fn csv_report_has_every_column_in_document_order() {
             "checked_at",
             "content_type",
             "content_length",
+            "archive_file",
+            "archive_offset",
+            "payload_digest",
+            "archived_at",
+            "archive_error",
+            "wayback_url",
+            "wayback_timestamp",
+            "citation_date",
+            "wayback_error",
+            "robust_link",
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
