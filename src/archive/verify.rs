@@ -526,6 +526,23 @@ mod tests {
     }
 
     #[test]
+    fn an_uncompressed_warc_verifies_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_archive(dir.path());
+        let mut plain = Vec::new();
+        flate2::read::MultiGzDecoder::new(File::open(&path).unwrap())
+            .read_to_end(&mut plain)
+            .unwrap();
+        let warc = dir.path().join("plain.warc");
+        std::fs::write(&warc, &plain).unwrap();
+        assert_eq!(verify_file(&warc).unwrap().problem, None);
+        assert_eq!(verify_file(&warc).unwrap().records, 5);
+        std::fs::write(&warc, &plain[..plain.len() - 3]).unwrap();
+        let p = verify_file(&warc).unwrap().problem.unwrap();
+        assert!(p.message.contains("Content-Length"), "{}", p.message);
+    }
+
+    #[test]
     fn a_truncated_file_names_the_partial_record() {
         let dir = tempfile::tempdir().unwrap();
         let (path, offsets) = write_archive(dir.path());

@@ -7,8 +7,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 use serde::Deserialize;
+
+use crate::check::HostLimits;
 
 /// Captures the lookup accepts (the dead-link bot's rule).
 pub const ACCEPTED_STATUS: [u16; 3] = [200, 203, 206];
@@ -48,6 +52,9 @@ pub struct WaybackOptions {
     pub user_agent: String,
     /// Limit on one API request.
     pub timeout: Duration,
+    /// The checker's per-host politeness, so requests to the Internet
+    /// Archive wait their turn like every other request of the run.
+    pub limits: Option<Arc<HostLimits>>,
 }
 
 impl WaybackOptions {
@@ -70,6 +77,7 @@ impl WaybackOptions {
             request_attempts: 3,
             user_agent: format!("linkrot/{}", env!("CARGO_PKG_VERSION")),
             timeout: Duration::from_secs(60),
+            limits: None,
         }
     }
 }
@@ -178,7 +186,17 @@ impl WaybackClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = make().send().await;
+            let request = make()
+                .build()
+                .map_err(|e| format!("{what}: cannot build the request: {e}"))?;
+            let _slot = match &self.options.limits {
+                Some(limits) => {
+                    let host = request.url().host_str().unwrap_or_default().to_string();
+                    Some(limits.acquire(&host).await)
+                }
+                None => None,
+            };
+            let outcome = self.client.execute(request).await;
             let retry = match &outcome {
                 Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
                     Some(format!("{what}: HTTP {}", r.status().as_u16()))

@@ -325,7 +325,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if archive.is_some() || !args.wayback.wayback.is_empty() {
         let archive_dir = archive.as_ref().map(|(o, _)| o.dir.clone());
         let preserved = runtime
-            .block_on(preserve(&rows, archive, &args.wayback))
+            .block_on(preserve(
+                &rows,
+                archive,
+                &args.wayback,
+                Some(checker.limits().clone()),
+            ))
             .map_err(anyhow::Error::msg)?;
         let mut warned = std::collections::HashSet::new();
         for (row, mut p) in rows.iter_mut().zip(preserved) {

@@ -3,12 +3,14 @@
 //! back to each report row.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::civil::Date;
 
 use crate::archive::wayback::{SaveOutcome, WaybackClient, WaybackOptions, robust_link};
 use crate::archive::{ArchiveOptions, Preservation, dates};
+use crate::check::HostLimits;
 use crate::report::AuditRow;
 use crate::scan::UrlKind;
 
@@ -49,8 +51,9 @@ impl WaybackArgs {
         self.wayback.contains(&mode)
     }
 
-    fn options(&self) -> WaybackOptions {
+    fn options(&self, limits: Option<Arc<HostLimits>>) -> WaybackOptions {
         let mut options = WaybackOptions::new(self.wayback_endpoint.clone());
+        options.limits = limits;
         options.poll_interval = Duration::from_millis(self.wayback_poll_ms);
         let key = std::env::var("LINKROT_IA_ACCESS_KEY").ok();
         let secret = std::env::var("LINKROT_IA_SECRET_KEY").ok();
@@ -65,12 +68,14 @@ impl WaybackArgs {
 }
 
 /// Runs the requested preservation steps; one [`Preservation`] per row, in
-/// row order. `Err` only for failures that stop the run (an archive that
+/// row order. Requests to the Internet Archive go through `limits`, the
+/// run's per-host politeness. `Err` only for failures that stop the run (an archive that
 /// cannot be written).
 pub async fn preserve(
     rows: &[AuditRow],
     archive: Option<(ArchiveOptions, usize)>,
     wayback: &WaybackArgs,
+    limits: Option<Arc<HostLimits>>,
 ) -> Result<Vec<Preservation>, String> {
     let mut out = vec![Preservation::default(); rows.len()];
     let web = |row: &AuditRow| row.citation.kind == UrlKind::Web;
@@ -112,7 +117,7 @@ pub async fn preserve(
                 .unwrap_or(today),
         );
     }
-    let client = WaybackClient::new(wayback.options())?;
+    let client = WaybackClient::new(wayback.options(limits))?;
 
     let lookup_all = wayback.wants(WaybackMode::LookupAll);
     if lookup_all || wayback.wants(WaybackMode::Lookup) {
