@@ -146,6 +146,14 @@ impl Index {
             out.flush()?;
         }
         tmp.as_file().sync_all()?;
+        // Temporary files are private (0600); the index is read by replay
+        // tools that may run as another user, like the WARC files beside it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
         tmp.persist(path).map_err(|e| {
             io::Error::new(
                 e.error.kind(),
@@ -274,6 +282,12 @@ mod tests {
             1,
             "no temp file left"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "readable like the WARC files");
+        }
     }
 
     #[test]
