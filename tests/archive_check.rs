@@ -248,6 +248,39 @@ fn check_archive_writes_snapshots_and_report_columns() {
 }
 
 #[test]
+fn an_archive_folder_that_cannot_be_made_stops_the_run_before_any_request() {
+    let server = pages();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("doc.md");
+    std::fs::write(
+        &doc,
+        format!("Text.[^1]\n\n[^1]: A page, {}.\n", server.url("/plain")),
+    )
+    .unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let out = assert_cmd::cargo::cargo_bin_cmd!("linkrot")
+        .arg("check")
+        .arg(&doc)
+        .arg("--output")
+        .arg(dir.path())
+        .arg("--archive")
+        .arg(blocker.join("archive"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot create archive directory {}",
+            blocker.join("archive").display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 0);
+}
+
+#[test]
 fn check_archive_refuses_private_addresses_but_still_checks_them() {
     let server = pages();
     let dir = tempfile::tempdir().unwrap();
@@ -372,8 +405,7 @@ fn check_wayback_lookup_finds_copies_near_the_citation_date() {
         "lookup asks only for failing citations"
     );
     assert_eq!(live["wayback_error"], "");
-    // One POST before; one after for the one not found before... none here:
-    // both failing citations were found before their dates.
+    // Both failing citations were found before their dates: one POST.
     assert_eq!(ia.hits("/wayback/available"), 1);
 
     let json: serde_json::Value =
@@ -387,6 +419,28 @@ fn check_wayback_lookup_finds_copies_near_the_citation_date() {
         )),
         "{text}"
     );
+
+    // lookup-all asks for the live citation too (nothing found for it).
+    let out = assert_cmd::cargo::cargo_bin_cmd!("linkrot")
+        .arg("check")
+        .arg(&doc)
+        .arg("--output")
+        .arg(dir.path())
+        .args([
+            "--wayback",
+            "lookup-all",
+            "--wayback-endpoint",
+            &ia.url("/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = read_csv(&dir.path().join("linkrot.csv"));
+    let live = row(&rows, "3");
+    assert_eq!(live["citation_date"], "2024-10-17");
+    assert_eq!(live["wayback_url"], "");
+    assert_eq!(live["wayback_error"], "no capture in the Wayback Machine");
+    assert_eq!(row(&rows, "1")["wayback_timestamp"], "20220501120000");
 }
 
 #[test]

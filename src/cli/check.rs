@@ -276,6 +276,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| args.output.join("linkrot.csv"));
 
+    // An archive folder that cannot be made should stop the run before the
+    // checks, not after them.
+    if let Some(dir) = &args.archive.archive {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create archive directory {}", dir.display()))?;
+    }
+
     let (documents, citations) = scan_paths(&args)?;
 
     // One request per unique URL; the fragment is never sent, so it does not
