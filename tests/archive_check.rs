@@ -313,6 +313,13 @@ fn check_archive_refuses_private_addresses_but_still_checks_them() {
     assert_eq!(rows[0]["verdict"], "ok");
     assert_eq!(rows[0]["archive_file"], "");
     assert!(rows[0]["archive_error"].contains("loopback"));
+    assert!(
+        stderr.contains(&format!(
+            "archive: 0 pages in {}, 1 not archived",
+            dir.path().join("archive").display()
+        )),
+        "{stderr}"
+    );
 }
 
 /// Availability answers: `/gone` has a capture before 3 May 2022; `/moved`

@@ -67,6 +67,7 @@ fn options(dir: &Path, allow_private: bool) -> ArchiveOptions {
         fetch: FetchOptions {
             max_bytes: MAX_BYTES,
             allow_private,
+            retry_delay: std::time::Duration::from_millis(10),
             headers: vec![("x-api-key".parse().unwrap(), "s3cret-key".parse().unwrap())],
             ..FetchOptions::default()
         },
@@ -401,6 +402,40 @@ fn snapshots_refuse_loopback_addresses_without_archive_private() {
     );
     assert!(files.is_empty(), "nothing archived");
     assert_eq!(server.hits("/plain"), 1, "the literal was never requested");
+}
+
+#[test]
+fn snapshots_retry_network_failures_and_server_errors() {
+    let server = TestServer::start(
+        Routes::new()
+            .with("/flaky", |req| {
+                if req.seen_before == 0 {
+                    Reply::Reset
+                } else {
+                    Reply::html("<p>second time lucky</p>")
+                }
+            })
+            .at("/down", Reply::status(503)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (flaky, down) = rt.block_on(async {
+        let archiver = Archiver::start(options(dir.path(), true)).unwrap();
+        let flaky = archiver.snapshot(&server.url("/flaky")).await;
+        let down = archiver.snapshot(&server.url("/down")).await;
+        archiver.finish().await.unwrap();
+        (flaky, down)
+    });
+    assert!(flaky.is_ok(), "{flaky:?}");
+    assert_eq!(server.hits("/flaky"), 2);
+    assert_eq!(
+        down.unwrap_err(),
+        format!(
+            "{}: answered 503 on every attempt (3 attempts)",
+            server.url("/down")
+        )
+    );
+    assert_eq!(server.hits("/down"), 3, "the first try and two retries");
 }
 
 fn linkrot(args: &[&str]) -> std::process::Output {

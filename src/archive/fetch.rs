@@ -46,6 +46,10 @@ pub struct FetchOptions {
     /// The checker's per-host politeness, shared so archive fetches count
     /// against the same limits; `None` fetches without waiting.
     pub limits: Option<Arc<HostLimits>>,
+    /// Extra attempts after a network failure or a 408/429/5xx answer.
+    pub retries: u32,
+    /// First wait before a retry; doubled each time.
+    pub retry_delay: Duration,
 }
 
 impl FetchOptions {
@@ -66,6 +70,8 @@ impl FetchOptions {
             insecure: check.insecure,
             host_headers: check.host_headers.clone(),
             limits: Some(limits),
+            retries: check.retries,
+            retry_delay: check.retry_base_delay,
             ..FetchOptions::default()
         }
     }
@@ -85,6 +91,8 @@ impl Default for FetchOptions {
             insecure: false,
             host_headers: Vec::new(),
             limits: None,
+            retries: 2,
+            retry_delay: Duration::from_millis(500),
         }
     }
 }
@@ -131,24 +139,54 @@ impl SnapshotFetcher {
 
     /// GETs `url`, following redirects, and returns every exchange in order
     /// (the last is the final answer). Any failure, including a refused
-    /// address, fails the whole snapshot: an archive holds whole chains.
+    /// address, fails the whole snapshot: an archive holds whole chains. A
+    /// network failure or a 408/429/5xx answer is retried (`retries`, with
+    /// doubling waits), as the checker does.
     pub async fn fetch_chain(&self, url: &str) -> Result<Vec<Exchange>, String> {
-        let mut current = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+        let mut attempt = 0;
+        loop {
+            let outcome = self.fetch_chain_once(url).await;
+            let failure = match &outcome {
+                Ok(chain) => match chain.last().map(|e| e.status) {
+                    Some(status @ (408 | 429 | 500 | 502 | 503 | 504)) => format!(
+                        "{url}: answered {status} on every attempt ({} attempts)",
+                        attempt + 1
+                    ),
+                    _ => return outcome.map_err(|f| f.message),
+                },
+                Err(f) if !f.transient => return outcome.map_err(|f| f.message),
+                Err(f) => f.message.clone(),
+            };
+            if attempt >= self.options.retries {
+                return Err(failure);
+            }
+            let wait = self
+                .options
+                .retry_delay
+                .saturating_mul(1 << attempt.min(16));
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn fetch_chain_once(&self, url: &str) -> Result<Vec<Exchange>, Failure> {
+        let mut current = url::Url::parse(url)
+            .map_err(|e| Failure::permanent(format!("invalid URL {url}: {e}")))?;
         let mut seen = HashSet::new();
         let mut exchanges = Vec::new();
         loop {
             if !seen.insert(current.to_string()) {
-                return Err(format!("redirect loop at {current}"));
+                return Err(Failure::permanent(format!("redirect loop at {current}")));
             }
             let exchange = self.fetch_one(&current).await?;
             let next = redirect_target(&exchange, &current);
             exchanges.push(exchange);
             match next {
                 Some(next) if exchanges.len() > self.options.max_redirects => {
-                    return Err(format!(
+                    return Err(Failure::permanent(format!(
                         "more than {} redirects (next: {next})",
                         self.options.max_redirects
-                    ));
+                    )));
                 }
                 Some(next) => current = next,
                 None => return Ok(exchanges),
@@ -156,14 +194,14 @@ impl SnapshotFetcher {
         }
     }
 
-    async fn fetch_one(&self, url: &url::Url) -> Result<Exchange, String> {
+    async fn fetch_one(&self, url: &url::Url) -> Result<Exchange, Failure> {
         if !self.options.allow_private
             && let Some(ip) = ip_literal(url)
             && let Some(reason) = non_global_reason(ip)
         {
-            return Err(format!(
+            return Err(Failure::permanent(format!(
                 "{url}: {ip} is {reason}: not archived (--archive-private allows it)"
-            ));
+            )));
         }
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -203,20 +241,20 @@ impl SnapshotFetcher {
             .headers(headers)
             .send()
             .await
-            .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+            .map_err(|e| Failure::transient(format!("{url}: {}", error_chain(&e))))?;
         let remote = response.remote_addr();
         if !self.options.allow_private {
             match remote.map(|a| (a.ip(), non_global_reason(a.ip()))) {
                 Some((_, None)) => {}
                 Some((ip, Some(reason))) => {
-                    return Err(format!(
+                    return Err(Failure::permanent(format!(
                         "{url}: connected to {ip}, {reason}: not archived (--archive-private allows it)"
-                    ));
+                    )));
                 }
                 None => {
-                    return Err(format!(
+                    return Err(Failure::permanent(format!(
                         "{url}: the connected address is unknown: not archived"
-                    ));
+                    )));
                 }
             }
         }
@@ -237,14 +275,14 @@ impl SnapshotFetcher {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| format!("{url}: body: {}", error_chain(&e)))?
+            .map_err(|e| Failure::transient(format!("{url}: body: {}", error_chain(&e))))?
         {
             let room = max - body.len();
             let keep = &chunk[..chunk.len().min(room as usize)];
             payload.update(keep);
             block.update(keep);
             body.write(keep)
-                .map_err(|e| format!("cannot spool the body of {url}: {e}"))?;
+                .map_err(|e| Failure::permanent(format!("cannot spool the body of {url}: {e}")))?;
             // A body exactly at the cap is whole: only a byte beyond it
             // proves truncation.
             if keep.len() < chunk.len() {
@@ -294,6 +332,29 @@ impl SnapshotFetcher {
         }
         head.extend_from_slice(b"\r\n");
         head
+    }
+}
+
+/// Why one attempt at a snapshot failed, and whether trying again may help.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    transient: bool,
+}
+
+impl Failure {
+    fn permanent(message: String) -> Failure {
+        Failure {
+            message,
+            transient: false,
+        }
+    }
+
+    fn transient(message: String) -> Failure {
+        Failure {
+            message,
+            transient: true,
+        }
     }
 }
 

@@ -352,6 +352,25 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
             row.preservation = p;
         }
+        if let Some(dir) = &archive_dir
+            && !args.quiet
+        {
+            let mut archived = std::collections::HashSet::new();
+            let mut failed = std::collections::HashSet::new();
+            for row in &rows {
+                if row.preservation.snapshot.is_some() {
+                    archived.insert(row.result.url.as_str());
+                } else if row.preservation.archive_error.is_some() {
+                    failed.insert(row.result.url.as_str());
+                }
+            }
+            eprintln!(
+                "archive: {} pages in {}, {} not archived",
+                archived.len(),
+                dir.display(),
+                failed.len()
+            );
+        }
     }
     drop(runtime);
 
