@@ -203,6 +203,7 @@ fn synthetic_row(
             attempts: 1,
             ..CheckResult::unrequested(url, verdict, None)
         }),
+        preservation: Default::default(),
     }
 }
 

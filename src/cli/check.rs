@@ -382,11 +382,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| args.output.join("index.html"))
     });
     if let Some(path) = &html_path {
+        let extras = preservation_extras(&rows, path);
         let context = HtmlContext {
             generated_at: jiff::Timestamp::now(),
             documents: &documents,
             history: None,
-            extras: None,
+            extras: (!extras.is_empty()).then_some(&extras),
         };
         report::html::write_html_file(path, &rows, &context)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -413,6 +414,35 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_OK
     }))
+}
+
+/// Links to each URL's local snapshot (relative to the HTML report when it
+/// lies below it) and Wayback copy, for the HTML report.
+fn preservation_extras(rows: &[AuditRow], html: &Path) -> HashMap<String, report::html::UrlExtras> {
+    let base = html.parent().unwrap_or(Path::new(""));
+    let mut extras = HashMap::new();
+    for row in rows {
+        let p = &row.preservation;
+        if p.snapshot.is_none() && p.wayback.is_none() {
+            continue;
+        }
+        let snapshot = p.snapshot.as_ref().map(|s| {
+            let file = Path::new(&s.archive_file);
+            file.strip_prefix(base)
+                .unwrap_or(file)
+                .to_string_lossy()
+                .replace('\\', "/")
+        });
+        extras.insert(
+            row.result.url.clone(),
+            report::html::UrlExtras {
+                snapshot,
+                wayback: p.wayback.as_ref().map(|c| c.url.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    extras
 }
 
 /// The URL as requested: without its fragment.

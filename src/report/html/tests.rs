@@ -72,6 +72,7 @@ fn row(
             span: 0..0,
         },
         result,
+        preservation: Default::default(),
     }
 }
 
