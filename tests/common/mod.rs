@@ -459,7 +459,7 @@ async fn serve<S>(
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let _guard = FlightGuard::enter(&stats, &req.host());
+        let mut in_flight = Some(FlightGuard::enter(&stats, &req.host()));
         let is_head = req.method == "HEAD";
         match routes.handle(&req) {
             Reply::Response {
@@ -471,6 +471,10 @@ async fn serve<S>(
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
+                // Count the request as finished before the client can see the
+                // answer: a client that starts its next request the moment
+                // this one completes must not look like a limit violation.
+                in_flight.take();
                 let mut out = head_bytes(status, &headers, Some(body.len()));
                 if !is_head {
                     out.extend_from_slice(&body);
