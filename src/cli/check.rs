@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use regex::Regex;
 use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::mpsc;
@@ -23,7 +23,8 @@ use crate::check::{
 };
 use crate::report::html::HtmlContext;
 use crate::report::{self, AuditRow, Summary};
-use crate::scan::{self, Citation, Format, ScanOptions, ScopeFilter};
+use crate::scan::walk::{self, WalkOptions};
+use crate::scan::{Citation, ScanOptions, ScopeFilter};
 
 /// Arguments of `linkrot check`.
 #[derive(Debug, clap::Args)]
@@ -507,72 +508,36 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads and scans every document named on the command line, in order.
-/// Every document read, in order, and the citations found in them.
+/// Every document read, in order, and the citations found in them: the
+/// folder walk of `linkrot scan` (ignore files, format sniffing, size limit).
 fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)> {
-    let options = ScanOptions { scope: args.scope };
+    walk::check_inputs(&args.paths)?;
+    let scan_options = ScanOptions { scope: args.scope };
     let mut documents = Vec::new();
     let mut citations = Vec::new();
-    for path in &args.paths {
-        for (name, text, format) in read_documents(path)? {
-            let scanned = scan::scan_document(name, &text, format, &options);
+    walk::scan_inputs(
+        &args.paths,
+        &WalkOptions::default(),
+        &scan_options,
+        |outcome| -> anyhow::Result<()> {
             if !args.quiet {
-                for warning in &scanned.warnings {
-                    eprintln!("linkrot: warning: {warning}");
+                for warning in &outcome.warnings {
+                    eprintln!("linkrot: WARNING: {warning}");
                 }
             }
-            documents.push(scanned.document);
-            citations.extend(scanned.citations);
-        }
-    }
-    Ok((documents, citations))
-}
-
-fn format_of(path: &Path) -> Option<Format> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    match ext.as_str() {
-        "md" | "markdown" | "mdown" | "mkd" => Some(Format::Markdown),
-        "html" | "htm" | "xhtml" => Some(Format::Html),
-        "txt" | "text" => Some(Format::Text),
-        _ => None,
-    }
-}
-
-/// A document: its name, its text, its format.
-type Document = (Arc<str>, String, Format);
-
-fn read_documents(path: &Path) -> anyhow::Result<Vec<Document>> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .context("cannot read standard input")?;
-        return Ok(vec![(Arc::from("-"), text, Format::Markdown)]);
-    }
-    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-    if meta.is_dir() {
-        let mut out = Vec::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("{}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() || format_of(&entry).is_some() {
-                out.extend(read_documents(&entry)?);
+            if let Some(scanned) = outcome.scanned {
+                if !args.quiet {
+                    for warning in &scanned.warnings {
+                        eprintln!("linkrot: WARNING: {warning}");
+                    }
+                }
+                documents.push(scanned.document);
+                citations.extend(scanned.citations);
             }
-        }
-        return Ok(out);
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-    let Ok(text) = String::from_utf8(bytes) else {
-        bail!("{}: not UTF-8 text", path.display());
-    };
-    let format = format_of(path).unwrap_or(Format::Markdown);
-    Ok(vec![(
-        Arc::from(path.to_string_lossy().as_ref()),
-        text,
-        format,
-    )])
+            Ok(())
+        },
+    )?;
+    Ok((documents, citations))
 }
 
 #[cfg(test)]

@@ -1,0 +1,232 @@
+//! Benchmark for `linkrot check`: how close to the latency bound, at what
+//! CPU and memory cost.
+//!
+//! ```sh
+//! cargo run --release --example bench_check -- --urls 5000 --hosts 20 --latency-ms 50 --global 128 --per-host 10
+//! ```
+//!
+//! Starts its own loopback HTTP server (one listener per host on 127.0.0.2,
+//! 127.0.0.3, ...; every answer after a fixed latency), writes a Markdown
+//! document with N footnote URLs spread over H hosts, runs the release
+//! `linkrot check` on it and prints wall time, CPU time, peak RSS, URLs/s and
+//! the latency bound max(N·latency/global, (N/H)·latency/per-host). When
+//! `lychee` is on PATH it runs on the same document with the same limits and
+//! the ratios are printed.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+struct Args {
+    urls: usize,
+    hosts: usize,
+    latency: Duration,
+    global: usize,
+    per_host: usize,
+    lychee: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        urls: 5000,
+        hosts: 20,
+        latency: Duration::from_millis(50),
+        global: 128,
+        per_host: 10,
+        lychee: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--no-lychee" {
+            args.lychee = false;
+            continue;
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let number: u64 = value
+            .parse()
+            .map_err(|_| format!("{flag}: {value:?} is not a number"))?;
+        match flag.as_str() {
+            "--urls" => args.urls = number as usize,
+            "--hosts" => args.hosts = number.clamp(1, 250) as usize,
+            "--latency-ms" => args.latency = Duration::from_millis(number),
+            "--global" => args.global = number.max(1) as usize,
+            "--per-host" => args.per_host = number.max(1) as usize,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(args)
+}
+
+/// A minimal keep-alive HTTP/1.1 server: every request is answered 200 after
+/// `latency`. Requests are counted so the run can be verified.
+fn start_server(hosts: usize, latency: Duration, served: Arc<AtomicU64>) -> Vec<SocketAddr> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let mut addrs = Vec::new();
+    let mut listeners = Vec::new();
+    for i in 0..hosts {
+        let ip = Ipv4Addr::new(127, 0, 0, 2 + i as u8);
+        let listener = std::net::TcpListener::bind((ip, 0)).expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        addrs.push(listener.local_addr().unwrap());
+        listeners.push(listener);
+    }
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            for listener in listeners {
+                let listener = TcpListener::from_std(listener).unwrap();
+                let served = served.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let served = served.clone();
+                        tokio::spawn(serve(stream, latency, served));
+                    }
+                });
+            }
+            std::future::pending::<()>().await;
+        });
+    });
+    addrs
+}
+
+async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc<AtomicU64>) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let end = loop {
+            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break pos + 4;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = buf.starts_with(b"HEAD ");
+        buf.drain(..end);
+        tokio::time::sleep(latency).await;
+        served.fetch_add(1, Ordering::Relaxed);
+        let body = "<html><title>ok</title></html>";
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{}",
+            body.len(),
+            if head { "" } else { body }
+        );
+        if stream.write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("bench_check: {err}");
+            std::process::exit(2);
+        }
+    };
+    let served = Arc::new(AtomicU64::new(0));
+    let addrs = start_server(args.hosts, args.latency, served.clone());
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let doc = dir.path().join("bench.md");
+    let mut text = String::with_capacity(args.urls * 64);
+    text.push_str("# Benchmark\n\nEvery sentence is cited.\n\n");
+    for i in 0..args.urls {
+        let addr = addrs[i % addrs.len()];
+        text.push_str(&format!(
+            "[^{}]: Source {i}, <http://{addr}/doc/{i}>.\n",
+            i + 1
+        ));
+    }
+    std::fs::write(&doc, &text).expect("write the document");
+
+    let lat = args.latency.as_secs_f64();
+    let bound = (args.urls as f64 * lat / args.global as f64)
+        .max((args.urls as f64 / args.hosts as f64) * lat / args.per_host as f64);
+    println!(
+        "{} URLs over {} hosts, latency {} ms, global {}, per host {}: bound {:.2} s",
+        args.urls,
+        args.hosts,
+        args.latency.as_millis(),
+        args.global,
+        args.per_host,
+        bound
+    );
+
+    let binary = support::release_binary().expect("build the release binary");
+    let before = served.load(Ordering::Relaxed);
+    let mut cmd = Command::new(&binary);
+    cmd.arg("check")
+        .arg(&doc)
+        .arg("--output")
+        .arg(dir.path())
+        .args(["--max-concurrency", &args.global.to_string()])
+        .args(["--host-concurrency", &args.per_host.to_string()])
+        .args(["--host-interval", "0", "--quiet", "--progress", "never"]);
+    let ours = support::measure(&mut cmd).expect("run linkrot");
+    let requests = served.load(Ordering::Relaxed) - before;
+    report("linkrot check", &args, bound, &ours);
+    println!("  server answered {requests} requests");
+    if !ours.status.success() {
+        eprintln!("bench_check: linkrot did not exit 0 ({})", ours.status);
+    }
+
+    if !args.lychee {
+        return;
+    }
+    let Some(lychee) = support::on_path("lychee") else {
+        println!("lychee: not on PATH, no comparison");
+        return;
+    };
+    let mut cmd = Command::new(lychee);
+    cmd.arg(&doc)
+        .args(["--max-concurrency", &args.global.to_string()])
+        .args(["--host-concurrency", &args.per_host.to_string()])
+        .args([
+            "--host-request-interval",
+            "0ms",
+            "--no-progress",
+            "--cache-exclude-status",
+            "100..=599",
+        ]);
+    let theirs = support::measure(&mut cmd).expect("run lychee");
+    report("lychee", &args, bound, &theirs);
+    println!(
+        "linkrot/lychee: wall {:.2}x, CPU {:.2}x, peak RSS {:.2}x",
+        ours.wall.as_secs_f64() / theirs.wall.as_secs_f64(),
+        ours.cpu().as_secs_f64() / theirs.cpu().as_secs_f64().max(1e-9),
+        ours.peak_rss as f64 / theirs.peak_rss.max(1) as f64
+    );
+}
+
+fn report(name: &str, args: &Args, bound: f64, m: &support::Measurement) {
+    let wall = m.wall.as_secs_f64();
+    println!("{name}:");
+    println!(
+        "  wall {wall:.2} s ({:.2}x the bound), CPU {:.2} s (user {:.2} s, system {:.2} s), peak RSS {}, {:.0} URLs/s, {}",
+        wall / bound,
+        m.cpu().as_secs_f64(),
+        m.user.as_secs_f64(),
+        m.system.as_secs_f64(),
+        support::human_bytes(m.peak_rss),
+        args.urls as f64 / wall,
+        m.status
+    );
+}
