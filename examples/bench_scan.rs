@@ -243,8 +243,10 @@ fn run(options: &Options) -> std::io::Result<()> {
     )?;
     support::print_measurement("linkrot scan --format csv", bytes, &scan);
     println!(
-        "  peak RSS is {:.1}× the largest document",
-        scan.peak_rss as f64 / largest.max(1) as f64
+        "  peak RSS {} for a corpus of {} (largest document {})",
+        support::human_bytes(scan.peak_rss),
+        support::human_bytes(bytes),
+        support::human_bytes(largest)
     );
 
     match support::on_path("lychee") {

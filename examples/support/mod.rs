@@ -88,8 +88,8 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The release `linkrot` binary beside this example (`target/release/`),
-/// built first with `cargo build --release --bin linkrot`.
+/// The `linkrot` binary beside this example (`target/release/` for a
+/// release build), built first with `cargo build [--release] --bin linkrot`.
 pub fn release_binary() -> io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     // target/release/examples/bench_x → target/release
@@ -99,8 +99,22 @@ pub fn release_binary() -> io::Result<PathBuf> {
         .ok_or_else(|| io::Error::other("cannot locate target/release"))?
         .to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    // Build the binary in the profile this example was built in, together
+    // with the example itself: then dev-dependency features unify exactly as
+    // in `cargo run --example`, and nothing is rebuilt.
+    let profile: &[&str] = if cfg!(debug_assertions) {
+        &[]
+    } else {
+        &["--release"]
+    };
+    let example = exe
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| io::Error::other("cannot name this example"))?;
     let status = Command::new(cargo)
-        .args(["build", "--release", "--bin", "linkrot"])
+        .arg("build")
+        .args(profile)
+        .args(["--bin", "linkrot", "--example", example])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()?;
     if !status.success() {
