@@ -330,6 +330,10 @@ impl Checker {
             content_length: fetched.content_length(),
             insecure,
             body_prefix: fetched.body_prefix,
+            reasons: Vec::new(),
+            drift: None,
+            fingerprint: None,
+            missing_fragments: Vec::new(),
             chain: fetched.chain,
         }
     }

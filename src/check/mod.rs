@@ -23,6 +23,15 @@ pub use options::{
     AcceptCodes, CheckOptions, DEFAULT_USER_AGENT, RequestMethod, ResolveOverride, parse_header,
     parse_host_header,
 };
+pub mod assess;
+pub mod botwall;
+pub mod content;
+pub mod fragment;
+pub mod parked;
+pub mod similarity;
+pub mod soft404;
+
+pub use similarity::Fingerprint;
 
 /// The outcome of checking one URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -62,11 +71,17 @@ pub enum Verdict {
     UnsupportedScheme,
     /// Left out by `--exclude`/`--include`: never requested.
     Excluded,
+    /// Answers 2xx, but what was cited is gone: sent to the front page, an
+    /// error page, or the same page a random path gets (see `reason`).
+    #[serde(rename = "soft_404")]
+    Soft404,
+    /// The domain is parked, for sale or expired.
+    Parked,
 }
 
 impl Verdict {
     /// Every verdict, in report order.
-    pub const ALL: [Verdict; 17] = [
+    pub const ALL: [Verdict; 19] = [
         Verdict::Ok,
         Verdict::Redirected,
         Verdict::Moved,
@@ -84,6 +99,8 @@ impl Verdict {
         Verdict::InvalidUrl,
         Verdict::UnsupportedScheme,
         Verdict::Excluded,
+        Verdict::Soft404,
+        Verdict::Parked,
     ];
 
     /// The snake_case name used in reports and on the command line.
@@ -106,6 +123,8 @@ impl Verdict {
             Verdict::InvalidUrl => "invalid_url",
             Verdict::UnsupportedScheme => "unsupported_scheme",
             Verdict::Excluded => "excluded",
+            Verdict::Soft404 => "soft_404",
+            Verdict::Parked => "parked",
         }
     }
 
@@ -133,6 +152,8 @@ impl Verdict {
                 | Verdict::RedirectLoop
                 | Verdict::TooManyRedirects
                 | Verdict::InvalidUrl
+                | Verdict::Soft404
+                | Verdict::Parked
         )
     }
 
@@ -149,6 +170,114 @@ impl Verdict {
 }
 
 impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a verdict was given beyond the status code, or a warning about a
+/// page that still answers (the `reason` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A deep link redirected to the front page of its host or domain.
+    RedirectToRoot,
+    /// The chain ends on an error page (`/404.html`, `/error`, `notfound`).
+    RedirectToErrorPage,
+    /// The chain ends on a login or single-sign-on page.
+    LoginRequired,
+    /// A random path in the same directory gets the same page.
+    SameAsRandomProbe,
+    /// The title or main heading says the page is missing.
+    NotFoundText,
+    /// With `not_found_text`: a random path in the same directory also
+    /// answers 2xx, so the site hides its missing pages.
+    RandomPathOk,
+    /// With `not_found_text`: the cited address redirected elsewhere.
+    Redirected,
+    /// A parking or domain-sale service hosts, marks or serves the page.
+    ParkingService,
+    /// The page offers the domain for sale or says it expired.
+    DomainForSale,
+    /// A Cloudflare challenge ("Just a moment...", `cf-mitigated`).
+    CloudflareChallenge,
+    /// An Akamai access-denied or bot-manager page.
+    AkamaiChallenge,
+    /// An Imperva (Incapsula) challenge or incident page.
+    ImpervaChallenge,
+    /// A DataDome captcha.
+    DatadomeChallenge,
+    /// A PerimeterX (HUMAN) "press and hold" captcha.
+    PerimeterxChallenge,
+    /// An AWS WAF captcha or challenge (`x-amzn-waf-action`).
+    AwsWafChallenge,
+    /// A DDoS-Guard check page.
+    DdosGuardChallenge,
+    /// A page that is only a captcha (hCaptcha, reCAPTCHA, Turnstile).
+    CaptchaWall,
+    /// The text moved further than `--drift-threshold` from the last
+    /// fingerprint seen.
+    Drifted,
+    /// The page has no element with the cited `#fragment` as id or name.
+    MissingFragment,
+}
+
+impl Reason {
+    /// Every reason, in report order.
+    pub const ALL: [Reason; 19] = [
+        Reason::RedirectToRoot,
+        Reason::RedirectToErrorPage,
+        Reason::LoginRequired,
+        Reason::SameAsRandomProbe,
+        Reason::NotFoundText,
+        Reason::RandomPathOk,
+        Reason::Redirected,
+        Reason::ParkingService,
+        Reason::DomainForSale,
+        Reason::CloudflareChallenge,
+        Reason::AkamaiChallenge,
+        Reason::ImpervaChallenge,
+        Reason::DatadomeChallenge,
+        Reason::PerimeterxChallenge,
+        Reason::AwsWafChallenge,
+        Reason::DdosGuardChallenge,
+        Reason::CaptchaWall,
+        Reason::Drifted,
+        Reason::MissingFragment,
+    ];
+
+    /// The snake_case name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::RedirectToRoot => "redirect_to_root",
+            Reason::RedirectToErrorPage => "redirect_to_error_page",
+            Reason::LoginRequired => "login_required",
+            Reason::SameAsRandomProbe => "same_as_random_probe",
+            Reason::NotFoundText => "not_found_text",
+            Reason::RandomPathOk => "random_path_ok",
+            Reason::Redirected => "redirected",
+            Reason::ParkingService => "parking_service",
+            Reason::DomainForSale => "domain_for_sale",
+            Reason::CloudflareChallenge => "cloudflare_challenge",
+            Reason::AkamaiChallenge => "akamai_challenge",
+            Reason::ImpervaChallenge => "imperva_challenge",
+            Reason::DatadomeChallenge => "datadome_challenge",
+            Reason::PerimeterxChallenge => "perimeterx_challenge",
+            Reason::AwsWafChallenge => "aws_waf_challenge",
+            Reason::DdosGuardChallenge => "ddos_guard_challenge",
+            Reason::CaptchaWall => "captcha_wall",
+            Reason::Drifted => "drifted",
+            Reason::MissingFragment => "missing_fragment",
+        }
+    }
+
+    /// Parses a snake_case reason name.
+    pub fn parse(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -205,6 +334,17 @@ pub struct CheckResult {
     /// checks of later stages (soft 404s); never written to reports.
     #[serde(skip)]
     pub body_prefix: Option<bytes::Bytes>,
+    /// What the content checks found, in [`Reason::ALL`] order (the
+    /// `reason` column, joined with `;`). `missing_fragment` is not here:
+    /// fragments belong to citations, see [`CheckResult::missing_fragments`].
+    pub reasons: Vec<Reason>,
+    /// How far the text moved from the last fingerprint seen, 0–1 (the
+    /// `drift` column); `None` without an earlier fingerprint.
+    pub drift: Option<f64>,
+    /// SimHash of the page's text, for history to compare next run.
+    pub fingerprint: Option<Fingerprint>,
+    /// Fragments asked for with `--check-fragments` that the page lacks.
+    pub missing_fragments: Vec<String>,
 }
 
 impl CheckResult {
@@ -226,12 +366,36 @@ impl CheckResult {
             content_length: None,
             insecure: false,
             body_prefix: None,
+            reasons: Vec::new(),
+            drift: None,
+            fingerprint: None,
+            missing_fragments: Vec::new(),
         }
     }
 
     /// Number of redirects followed (hops minus the final answer).
     pub fn redirects(&self) -> usize {
         self.chain.len().saturating_sub(1)
+    }
+
+    /// The `reason` column for a citation of this URL with `fragment`:
+    /// the result's reasons, plus `missing_fragment` when that fragment is
+    /// one the page lacks.
+    pub fn reasons_for(&self, fragment: Option<&str>) -> Vec<Reason> {
+        let mut reasons = self.reasons.clone();
+        if fragment.is_some_and(|f| self.missing_fragments.iter().any(|m| m == f)) {
+            reasons.push(Reason::MissingFragment);
+        }
+        reasons
+    }
+
+    /// `reasons_for` as report text: `not_found_text;random_path_ok`.
+    pub fn reason_text(&self, fragment: Option<&str>) -> String {
+        self.reasons_for(fragment)
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
     /// `301 https://a/x -> 302 https://b/y -> 200 https://c/z`
