@@ -272,23 +272,34 @@ impl Assessment {
     }
 }
 
-/// What the probe's own check found, for [`Assessment::with_probe`].
-///
-/// `observed` is its final answer's body prefix, if it was read.
-pub fn probe_outcome(probe: &CheckResult, observed: Option<&Observed<'_>>) -> ProbeOutcome {
-    match probe.status {
+/// What the probe's own request found, for [`Assessment::with_probe`]:
+/// `requested` is the probe URL, `chain` its hops (the last is the final
+/// answer), `status` the final status if an answer came, `observed` the
+/// final answer's body prefix if one was read.
+pub fn probe_outcome(
+    requested: &Url,
+    chain: &[super::RedirectHop],
+    status: Option<u16>,
+    observed: Option<&Observed<'_>>,
+) -> ProbeOutcome {
+    match status {
         Some(status) if status >= 400 => ProbeOutcome::Honest { status },
         Some(status) if (200..300).contains(&status) => {
             let Some(page) = observed.and_then(Observed::page) else {
                 return ProbeOutcome::Inconclusive;
             };
-            let final_url = probe.final_url.clone().unwrap_or_else(|| probe.url.clone());
-            let urls: Vec<Url> = [&probe.url, &final_url]
-                .iter()
-                .filter_map(|u| Url::parse(u).ok())
-                .collect();
-            let refs: Vec<&Url> = urls.iter().collect();
-            ProbeOutcome::Answered(Comparable::new(&final_url, probe.redirects(), &page, &refs))
+            let final_url = chain
+                .last()
+                .map(|h| h.url.clone())
+                .unwrap_or_else(|| requested.to_string());
+            let last = Url::parse(&final_url).unwrap_or_else(|_| requested.clone());
+            let redirects = chain.len().saturating_sub(1);
+            ProbeOutcome::Answered(Comparable::new(
+                &final_url,
+                redirects,
+                &page,
+                &[requested, &last],
+            ))
         }
         _ => ProbeOutcome::Inconclusive,
     }

@@ -449,6 +449,12 @@ pub struct ProbeCache {
     cells: Mutex<HashMap<ProbeKey, ProbeCell>>,
 }
 
+impl std::fmt::Debug for ProbeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProbeCache({} directories)", self.len())
+    }
+}
+
 impl ProbeCache {
     /// An empty cache.
     pub fn new() -> ProbeCache {
