@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use super::error::{Failure, one_line};
 use super::fetch::{FetchEnd, Fetched, Fetcher};
+use super::inspect::ContentChecks;
 use super::limits::{HostLimits, RequestSlot};
 use super::options::{CheckOptions, RequestMethod};
 use super::{CheckResult, Verdict};
@@ -34,6 +35,8 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub struct Checker {
     fetcher: Fetcher,
     options: Arc<CheckOptions>,
+    /// Soft 404s, parked domains, bot walls, drift, fragments (issue 6).
+    content: Option<Arc<ContentChecks>>,
 }
 
 /// Why a URL is not requested at all.
@@ -68,7 +71,19 @@ impl Checker {
         Checker {
             fetcher,
             options: Arc::new(options),
+            content: None,
         }
+    }
+
+    /// Runs the content checks on every answer (see [`ContentChecks`]).
+    pub fn with_content_checks(mut self, content: ContentChecks) -> Checker {
+        self.content = Some(Arc::new(content));
+        self
+    }
+
+    /// The content checks in force, if any.
+    pub fn content_checks(&self) -> Option<&ContentChecks> {
+        self.content.as_deref()
     }
 
     /// The fetcher (client + politeness) this checker sends through; other
@@ -253,7 +268,12 @@ impl Checker {
                 None => tokio::time::sleep(self.backoff(attempts)).await,
             }
         };
-        self.result(input, fetched, attempts, started, note)
+        let headers = fetched.headers.clone();
+        let mut result = self.result(input, fetched, attempts, started, note);
+        if let Some(content) = &self.content {
+            content.inspect(self, &url, &headers, &mut result).await;
+        }
+        result
     }
 
     /// One attempt: HEAD, then GET when HEAD's answer says nothing useful.
@@ -263,6 +283,13 @@ impl Checker {
         }
         let head = self.fetcher.fetch(url, Method::HEAD, first).await;
         match &head.end {
+            // Content checks need the body of a 2xx: GET its prefix.
+            FetchEnd::Answer(status)
+                if (200..300).contains(status)
+                    && self
+                        .content
+                        .as_ref()
+                        .is_some_and(|c| c.options.needs_body(*status)) => {}
             FetchEnd::Answer(status) if (200..400).contains(status) => return head,
             // Rate-limited: piling a GET on top would be rude; retry later.
             FetchEnd::Answer(429) => return head,

@@ -27,6 +27,7 @@ pub mod assess;
 pub mod botwall;
 pub mod content;
 pub mod fragment;
+pub mod inspect;
 pub mod parked;
 pub mod similarity;
 pub mod soft404;

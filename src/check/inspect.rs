@@ -1,0 +1,106 @@
+//! Content checks inside the engine: reads what a checked URL's final answer
+//! says, sends the random-sibling probe when it is still needed, and writes
+//! the findings into the [`CheckResult`].
+//!
+//! Costs: with content checks on, a HEAD that answers 2xx is followed by a
+//! GET of the body prefix (the engine's `attempt`; refusals and 5xx get
+//! their GET anyway); the probe adds at most one GET per host and
+//! directory per run, sent through the same client and per-host limits as
+//! every other request, and shared by all URLs of that directory, including
+//! those that ask while it is in flight. Bodies are read up to the prefix
+//! limit, never whole. Parsing a 64 KiB prefix takes well under a
+//! millisecond, so it runs inline rather than on a blocking thread.
+
+use std::collections::HashMap;
+
+use reqwest::header::HeaderMap;
+use url::Url;
+
+use super::assess::{Assessment, ContentOptions, Observed, probe_outcome};
+use super::soft404::ProbeCache;
+use super::{CheckResult, Checker, FetchEnd, Fingerprint};
+
+/// What the content checks of one run know besides the answers: options,
+/// the fragments citations point to and the fingerprints seen before.
+#[derive(Debug, Default)]
+pub struct ContentChecks {
+    /// Which checks run.
+    pub options: ContentOptions,
+    /// Fragments cited per URL (keyed by the URL as requested, fragment
+    /// removed), for `--check-fragments`.
+    pub fragments: HashMap<String, Vec<String>>,
+    /// The last fingerprint seen per URL (history or archive), for drift.
+    pub previous: HashMap<String, Fingerprint>,
+    /// Probe answers of this run.
+    probes: ProbeCache,
+}
+
+impl ContentChecks {
+    /// Content checks with these options and nothing known from before.
+    pub fn new(options: ContentOptions) -> ContentChecks {
+        ContentChecks {
+            options,
+            ..ContentChecks::default()
+        }
+    }
+
+    /// Directories probed so far this run.
+    pub fn probes_sent(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// Judges `result` (the check of `url`) from its final answer's
+    /// `headers` and body prefix, probing through `checker` if needed.
+    pub async fn inspect(
+        &self,
+        checker: &Checker,
+        url: &Url,
+        headers: &HeaderMap,
+        result: &mut CheckResult,
+    ) {
+        let Some(status) = result.status else {
+            return;
+        };
+        if !self.options.needs_body(status) {
+            return;
+        }
+        let Some(body) = result.body_prefix.clone() else {
+            return;
+        };
+        let limit = checker.fetcher().settings().body_limit;
+        let observed = Observed {
+            headers,
+            body: &body,
+            body_complete: body.len() < limit,
+        };
+        let key = url.as_str();
+        let fragments = self
+            .fragments
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let previous = self.previous.get(key).copied();
+        let mut assessment = Assessment::new(result, &observed, previous, fragments, &self.options);
+        if let Some((probe_key, probe_url)) = assessment.probe_target().cloned() {
+            let outcome = self
+                .probes
+                .get_or_probe(probe_key, || async {
+                    let fetched = checker.get(&probe_url).await;
+                    let status = match fetched.end {
+                        FetchEnd::Answer(status) => Some(status),
+                        FetchEnd::Failed(_) => None,
+                    };
+                    let body = fetched.body_prefix.clone().unwrap_or_default();
+                    let observed = Observed {
+                        headers: &fetched.headers,
+                        body: &body,
+                        body_complete: body.len() < limit,
+                    };
+                    probe_outcome(&probe_url, &fetched.chain, status, Some(&observed))
+                })
+                .await;
+            assessment = assessment.with_probe(&outcome);
+        }
+        assessment.apply(result);
+    }
+}
