@@ -317,7 +317,9 @@ async fn head_ok_gets_a_get_only_when_content_checks_are_on() {
         enabled: false,
         ..ContentOptions::default()
     });
-    let r = checker_with(off).check_all(std::slice::from_ref(&url)).await;
+    let r = checker_with(off)
+        .check_all(std::slice::from_ref(&url))
+        .await;
     assert_eq!(r[0].verdict, Verdict::Ok);
     assert_eq!(server.hits_with("GET", "/docs/guide"), 0);
     assert!(probes(&server).is_empty());

@@ -17,6 +17,9 @@ use super::archive::ArchiveArgs;
 use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
 use crate::archive::fetch::FetchOptions;
+use crate::check::assess::{ContentOptions, DEFAULT_DRIFT_THRESHOLD};
+use crate::check::fragment::fragment_of;
+use crate::check::inspect::ContentChecks;
 use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
     ResolveOverride, Verdict, parse_header, parse_host_header,
@@ -157,6 +160,34 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub wayback: WaybackArgs,
+
+    /// Judge by status codes only: no soft-404, parked-domain, bot-wall or
+    /// drift checks, and no GET after a HEAD that answered 2xx.
+    #[arg(long)]
+    pub no_content: bool,
+
+    /// Do not send the random-sibling probe (one extra GET per host and
+    /// directory) that finds sites answering 200 for missing pages.
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Check that each cited #fragment names an element (id or <a name>) of
+    /// the page; missing ones get reason missing_fragment.
+    #[arg(long)]
+    pub check_fragments: bool,
+
+    /// Drift (0-1) above which a page that still loads gets reason drifted.
+    #[arg(long, value_name = "DRIFT", default_value_t = DEFAULT_DRIFT_THRESHOLD, value_parser = parse_drift)]
+    pub drift_threshold: f64,
+}
+
+fn parse_drift(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "invalid drift threshold {s:?} (a number from 0 to 1)"
+        )),
+    }
 }
 
 /// What goes to stdout besides nothing.
@@ -250,6 +281,15 @@ impl CheckArgs {
         })
     }
 
+    fn content_options(&self) -> ContentOptions {
+        ContentOptions {
+            enabled: !self.no_content,
+            probe: !self.no_probe,
+            fragments: self.check_fragments,
+            drift_threshold: self.drift_threshold,
+        }
+    }
+
     fn is_failing(&self, verdict: Verdict) -> bool {
         match &self.fail_on {
             Some(set) => set.0.contains(&verdict),
@@ -303,7 +343,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     drop(index);
 
     let archive_check_options = options.clone();
-    let checker = Checker::new(options).context("cannot start the checker")?;
+    let mut content = ContentChecks::new(args.content_options());
+    if args.check_fragments {
+        for c in &citations {
+            if let Some(fragment) = url::Url::parse(&c.url).ok().as_ref().and_then(fragment_of) {
+                let wanted = content.fragments.entry(dedup_key(&c.url)).or_default();
+                if !wanted.contains(&fragment) {
+                    wanted.push(fragment);
+                }
+            }
+        }
+    }
+    let checker = Checker::new(options)
+        .context("cannot start the checker")?
+        .with_content_checks(content);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

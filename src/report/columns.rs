@@ -240,7 +240,38 @@ pub const COLUMNS: &[Column] = &[
         value: |r| opt(r.preservation.robust_link.clone()),
         csv: None,
     },
+    Column {
+        name: "reason",
+        doc: "What the content checks found beyond the status code, `;`-separated \
+              (`redirect_to_root`, `same_as_random_probe`, `not_found_text`, `drifted`...); see the reasons below.",
+        value: |r| {
+            let reasons = reason_text(r);
+            if reasons.is_empty() {
+                Value::Null
+            } else {
+                json!(reasons)
+            }
+        },
+        csv: None,
+    },
+    Column {
+        name: "drift",
+        doc: "How far the page's text moved from the last fingerprint seen, 0 (same) to 1 (unrelated); \
+              empty without an earlier fingerprint.",
+        value: |r| opt(r.result.drift.map(|d| (d * 1000.0).round() / 1000.0)),
+        csv: None,
+    },
 ];
+
+/// The `reason` cell: the result's reasons, plus `missing_fragment` when
+/// this citation's own fragment is one the page lacks.
+fn reason_text(row: &AuditRow) -> String {
+    let fragment = url::Url::parse(&row.citation.url)
+        .ok()
+        .as_ref()
+        .and_then(crate::check::fragment::fragment_of);
+    row.result.reason_text(fragment.as_deref())
+}
 
 fn error_text(row: &AuditRow) -> Option<String> {
     let insecure = row
@@ -283,6 +314,12 @@ mod tests {
                 README.contains(&format!("| `{}` |", column.name)),
                 "reports/README.md does not document column {}",
                 column.name
+            );
+        }
+        for reason in crate::check::Reason::ALL {
+            assert!(
+                README.contains(&format!("| `{}` |", reason.as_str())),
+                "reports/README.md does not document reason {reason}"
             );
         }
         for verdict in Verdict::ALL {

@@ -1,0 +1,194 @@
+//! `linkrot check` content checks end to end: the real binary against
+//! loopback servers, reading the `verdict`, `reason` and `drift` columns of
+//! the CSV back.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use common::{Reply, Routes, TestServer};
+
+const SOFT_NOT_FOUND: &str = "<!doctype html><title>Example</title><h1>Oops</h1>\
+    <p>We looked everywhere for PATH but could not find anything. It may have moved \
+    during our redesign. Try the search box or browse the site map instead.</p>";
+
+fn servers() -> (TestServer, TestServer) {
+    // Answers 200 with the same page to every path.
+    let soft = TestServer::start(
+        Routes::new().fallback(|req| Reply::html(&SOFT_NOT_FOUND.replace("PATH", &req.path))),
+    );
+    // Reports missing pages honestly; one page redirects to the front page.
+    let honest = TestServer::start(
+        Routes::new()
+            .at(
+                "/",
+                Reply::html("<title>Home</title><p>Welcome to the home page.</p>"),
+            )
+            .at(
+                "/docs/guide",
+                Reply::html(
+                    "<title>Guide</title><h2 id=install>Install</h2>\
+                     <p>How to install and run the tool on every platform we support.</p>",
+                ),
+            )
+            .at("/docs/old", Reply::redirect(301, "/")),
+    );
+    (soft, honest)
+}
+
+fn document(soft: &TestServer, honest: &TestServer) -> String {
+    format!(
+        "# Letter\n\nOne.[^1] Two.[^2] Three.[^3] Four.[^4]\n\n\
+         [^1]: Gone report, <{}>.\n\
+         [^2]: The guide, <{}#install>.\n\
+         [^3]: The guide again, <{}#uninstall>.\n\
+         [^4]: Old page, <{}>.\n",
+        soft.url("/reports/2019/annual"),
+        honest.url("/docs/guide"),
+        honest.url("/docs/guide"),
+        honest.url("/docs/old"),
+    )
+}
+
+fn check_cmd() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("linkrot");
+    cmd.arg("check")
+        .args([
+            "--host-interval",
+            "0",
+            "--timeout",
+            "5",
+            "--retries",
+            "0",
+            "--quiet",
+        ])
+        .env_remove("CI");
+    cmd
+}
+
+/// Rows of the CSV as column → value maps, in document order.
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn cells<'a>(rows: &'a [HashMap<String, String>], column: &str) -> Vec<&'a str> {
+    rows.iter().map(|r| r[column].as_str()).collect()
+}
+
+fn probes(server: &TestServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| {
+            let last = r.path.rsplit('/').next().unwrap_or("");
+            last.len() == 25 && last.bytes().all(|b| b.is_ascii_lowercase())
+        })
+        .count()
+}
+
+#[test]
+fn soft_404s_redirects_to_root_and_missing_fragments_in_the_csv() {
+    let (soft, honest) = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("letter.md");
+    std::fs::write(&doc, document(&soft, &honest)).unwrap();
+    let csv = dir.path().join("out.csv");
+    check_cmd()
+        .arg(&doc)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--check-fragments")
+        .assert()
+        .code(1);
+    let rows = read_csv(&csv);
+    assert_eq!(
+        cells(&rows, "verdict"),
+        ["soft_404", "ok", "ok", "soft_404"]
+    );
+    assert_eq!(
+        cells(&rows, "reason"),
+        [
+            "same_as_random_probe",
+            "",
+            "missing_fragment",
+            "redirect_to_root"
+        ]
+    );
+    assert_eq!(cells(&rows, "drift"), ["", "", "", ""]);
+    assert_eq!(probes(&soft), 1);
+}
+
+#[test]
+fn missing_fragments_are_not_checked_without_the_flag() {
+    let (soft, honest) = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("letter.md");
+    std::fs::write(&doc, document(&soft, &honest)).unwrap();
+    let csv = dir.path().join("out.csv");
+    check_cmd()
+        .arg(&doc)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .code(1);
+    let rows = read_csv(&csv);
+    assert_eq!(rows[2]["reason"], "");
+}
+
+#[test]
+fn no_probe_and_no_content_turn_the_checks_off() {
+    let (soft, honest) = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("letter.md");
+    std::fs::write(&doc, document(&soft, &honest)).unwrap();
+    let csv = dir.path().join("out.csv");
+    check_cmd()
+        .arg(&doc)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--no-probe")
+        .assert()
+        .code(1);
+    let rows = read_csv(&csv);
+    assert_eq!(cells(&rows, "verdict"), ["ok", "ok", "ok", "soft_404"]);
+    assert_eq!(probes(&soft), 0);
+
+    check_cmd()
+        .arg(&doc)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--no-content")
+        .assert()
+        .code(0);
+    let rows = read_csv(&csv);
+    assert_eq!(cells(&rows, "verdict"), ["ok", "ok", "ok", "moved"]);
+    assert_eq!(cells(&rows, "method"), ["HEAD", "HEAD", "HEAD", "HEAD"]);
+    assert_eq!(probes(&soft), 0);
+}
+
+#[test]
+fn a_bad_drift_threshold_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("letter.md");
+    std::fs::write(&doc, "No notes.\n").unwrap();
+    check_cmd()
+        .arg(&doc)
+        .args(["--drift-threshold", "1.5"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("invalid drift threshold"));
+}
