@@ -126,7 +126,7 @@ pub fn detect(
     ]
     .iter()
     .any(|p| title.contains(p));
-    let short = page.is_none_or(|p| p.words().len() <= WALL_MAX_WORDS);
+    let short = page.is_none_or(|p| p.word_count <= WALL_MAX_WORDS);
     if widget && (wall_title || (short && refusing)) {
         return Some(Reason::CaptchaWall);
     }

@@ -40,6 +40,8 @@ pub struct PageContent {
     pub anchors: HashSet<String>,
     /// The body was HTML (or XHTML); otherwise only `text` is set.
     pub is_html: bool,
+    /// Number of words in `text` (see [`words`]).
+    pub word_count: usize,
 }
 
 impl PageContent {
@@ -56,8 +58,10 @@ impl PageContent {
             None if looks_like_html(body) => Some(parse_html(body, declared)),
             Some(m) if m.starts_with("text/") => {
                 let (text, _, _) = declared.unwrap_or(encoding_rs::UTF_8).decode(body);
+                let text = collapse(&text);
                 Some(PageContent {
-                    text: collapse(&text),
+                    word_count: words(&text).len(),
+                    text,
                     ..PageContent::default()
                 })
             }
@@ -188,6 +192,7 @@ fn parse_html(body: &[u8], declared: Option<&'static Encoding>) -> PageContent {
     finish_title_and_heading(&mut collector);
     let mut page = collector.page;
     page.text = collapse(&page.text);
+    page.word_count = words(&page.text).len();
     page.is_html = true;
     page
 }
@@ -324,6 +329,34 @@ mod tests {
         assert_eq!(t.text, "plain words");
         assert!(!t.is_html);
         assert!(PageContent::parse(b"<!DOCTYPE html><title>x</title>", None).is_some());
+    }
+
+    /// `cargo test --release --lib check::content::tests::bench_parse -- --ignored --nocapture`
+    #[test]
+    #[ignore = "benchmark: prints figures"]
+    fn bench_parse() {
+        let mut html = String::from("<html><head><title>Bench</title></head><body><nav>menu</nav>");
+        let mut i = 0;
+        while html.len() < 64 * 1024 {
+            html.push_str(&format!(
+                "<h2 id=s{i}>Section {i}</h2><p>The committee adopted resolution {i} on water, \
+                 climate and refugees after a long debate &amp; a vote.</p>"
+            ));
+            i += 1;
+        }
+        let runs = 200;
+        let start = std::time::Instant::now();
+        let mut words = 0;
+        for _ in 0..runs {
+            let page = PageContent::parse(html.as_bytes(), Some("text/html")).unwrap();
+            words += page.fingerprint().map_or(0, |_| page.words().len());
+        }
+        let per = start.elapsed() / runs;
+        eprintln!(
+            "parse + fingerprint of a {} KiB page: {per:?} each ({} words)",
+            html.len() / 1024,
+            words / runs as usize
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! directory per run, sent through the same client and per-host limits as
 //! every other request, and shared by all URLs of that directory, including
 //! those that ask while it is in flight. Bodies are read up to the prefix
-//! limit, never whole. Parsing a 64 KiB prefix takes well under a
-//! millisecond, so it runs inline rather than on a blocking thread.
+//! limit, never whole. Parsing a 64 KiB prefix and fingerprinting its text
+//! is CPU work (milliseconds; see `check::content::tests::bench_parse`), so
+//! it runs on the blocking pool, never on the runtime's workers.
 
 use std::collections::HashMap;
 
@@ -17,7 +18,7 @@ use reqwest::header::HeaderMap;
 use url::Url;
 
 use super::assess::{Assessment, ContentOptions, Observed, probe_outcome};
-use super::soft404::ProbeCache;
+use super::soft404::{ProbeCache, ProbeOutcome};
 use super::{CheckResult, Checker, FetchEnd, Fingerprint};
 
 /// What the content checks of one run know besides the answers: options,
@@ -68,19 +69,24 @@ impl ContentChecks {
             return;
         };
         let limit = checker.fetcher().settings().body_limit;
-        let observed = Observed {
-            headers,
-            body: &body,
-            body_complete: body.len() < limit,
-        };
         let key = url.as_str();
-        let fragments = self
-            .fragments
-            .get(key)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let fragments = self.fragments.get(key).cloned().unwrap_or_default();
         let previous = self.previous.get(key).copied();
-        let mut assessment = Assessment::new(result, &observed, previous, fragments, &self.options);
+        let options = self.options;
+        let (judged, headers) = (result.clone(), headers.clone());
+        let assessed = tokio::task::spawn_blocking(move || {
+            let observed = Observed {
+                headers: &headers,
+                body: &body,
+                body_complete: body.len() < limit,
+            };
+            Assessment::new(&judged, &observed, previous, &fragments, &options)
+        })
+        .await;
+        // The closure does not panic; if it did, the status-code verdict stands.
+        let Ok(mut assessment) = assessed else {
+            return;
+        };
         if let Some((probe_key, probe_url)) = assessment.probe_target().cloned() {
             let outcome = self
                 .probes
@@ -90,13 +96,17 @@ impl ContentChecks {
                         FetchEnd::Answer(status) => Some(status),
                         FetchEnd::Failed(_) => None,
                     };
-                    let body = fetched.body_prefix.clone().unwrap_or_default();
-                    let observed = Observed {
-                        headers: &fetched.headers,
-                        body: &body,
-                        body_complete: body.len() < limit,
-                    };
-                    probe_outcome(&probe_url, &fetched.chain, status, Some(&observed))
+                    tokio::task::spawn_blocking(move || {
+                        let body = fetched.body_prefix.clone().unwrap_or_default();
+                        let observed = Observed {
+                            headers: &fetched.headers,
+                            body: &body,
+                            body_complete: body.len() < limit,
+                        };
+                        probe_outcome(&probe_url, &fetched.chain, status, Some(&observed))
+                    })
+                    .await
+                    .unwrap_or(ProbeOutcome::Inconclusive)
                 })
                 .await;
             assessment = assessment.with_probe(&outcome);

@@ -114,7 +114,7 @@ pub fn detect(
     {
         return Some(Reason::ParkingService);
     }
-    let short = page.is_none_or(|p| p.words().len() <= SHORT_PAGE_WORDS);
+    let short = page.is_none_or(|p| p.word_count <= SHORT_PAGE_WORDS);
     if short && PARKING_MARKERS.iter().any(|m| body_lower.contains(m)) {
         return Some(Reason::ParkingService);
     }
