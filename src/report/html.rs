@@ -589,8 +589,21 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
     let c = &row.citation;
     let r: &CheckResult = &row.result;
     let extras = ctx.extras.and_then(|m| m.get(&r.url));
+    // The content checks' reasons (soft 404, parked, bot wall, drift,
+    // missing fragment) say more than the status line.
+    let fragment = url::Url::parse(&c.url)
+        .ok()
+        .as_ref()
+        .and_then(crate::check::fragment::fragment_of);
+    let content_reasons = r
+        .reasons_for(fragment.as_deref())
+        .iter()
+        .map(|reason| reason.as_str().replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(", ");
     let reason = extras
         .and_then(|e| e.reason.as_deref())
+        .or((!content_reasons.is_empty()).then_some(content_reasons.as_str()))
         .or(r.error.as_deref());
     let host = host_of(&c.url);
     // Missing status sorts after every real one.

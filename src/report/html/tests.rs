@@ -351,3 +351,46 @@ fn controls_are_hidden_without_javascript() {
     assert!(page.contains("<th scope=\"col\" data-sort=\"status\">Status</th>"));
     assert!(page.contains("<caption>Citations in doc.md"));
 }
+
+#[test]
+fn content_check_reasons_show_beside_the_verdict() {
+    use crate::check::Reason;
+    let soft = "https://d.test/reports/2019";
+    let page = "https://e.test/guide";
+    let mut soft_result = (*result(
+        soft,
+        Verdict::Soft404,
+        Some(200),
+        vec![hop(soft, 301), hop("https://d.test/", 200)],
+    ))
+    .clone();
+    soft_result.reasons = vec![Reason::RedirectToRoot];
+    let mut page_result = (*result(page, Verdict::Ok, Some(200), vec![hop(page, 200)])).clone();
+    page_result.missing_fragments = vec!["gone".into()];
+    let page_result = Arc::new(page_result);
+    let rows = vec![
+        row("doc.md", "1", 1, "A report.", soft, Arc::new(soft_result)),
+        row(
+            "doc.md",
+            "2",
+            2,
+            "A section.",
+            &format!("{page}#gone"),
+            page_result.clone(),
+        ),
+        row(
+            "doc.md",
+            "3",
+            3,
+            "Another.",
+            &format!("{page}#here"),
+            page_result,
+        ),
+    ];
+    let documents: Vec<Arc<str>> = vec![Arc::from("doc.md")];
+    let html = render(&rows, &ctx(&documents));
+    let body = body_rows(&html);
+    assert!(body[0].contains("redirect to root"), "{}", body[0]);
+    assert!(body[1].contains("missing fragment"), "{}", body[1]);
+    assert!(!body[2].contains("missing fragment"), "{}", body[2]);
+}
