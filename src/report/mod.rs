@@ -60,3 +60,226 @@ pub fn write_atomically(
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+pub mod annotations;
+pub mod junit;
+pub mod markdown;
+
+use std::collections::HashMap;
+
+use crate::check::Verdict;
+use crate::history::{Evidence, FailOn, State, Tracked};
+
+/// A run's rows together with what the history and `--fail-on` say about
+/// each one: what every report format reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    /// One row per citation, in document order.
+    pub rows: &'a [AuditRow],
+    /// Each URL's standing after this run, keyed by [`CheckResult::url`];
+    /// `None` with `--no-history`.
+    pub tracked: Option<&'a HashMap<String, Tracked>>,
+    /// Which rows fail the run.
+    pub fail_on: &'a FailOn,
+}
+
+/// Why a row deserves a warning rather than an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warning {
+    /// Answers through a permanent redirect: the citation should be updated.
+    Moved,
+    /// The server refuses us: not evidence of rot, but not checked either.
+    Blocked,
+    /// Failing, not (yet) confirmed dead by the policy.
+    Failing,
+}
+
+impl<'a> Audit<'a> {
+    /// The history's standing of a row's URL.
+    pub fn tracked(&self, row: &AuditRow) -> Option<&'a Tracked> {
+        self.tracked.and_then(|t| t.get(&row.result.url))
+    }
+
+    /// Whether the row fails the run.
+    pub fn fails(&self, row: &AuditRow) -> bool {
+        self.fail_on.fails(&row.result, self.tracked(row))
+    }
+
+    /// The warning a row that does not fail the run still deserves.
+    pub fn warning(&self, row: &AuditRow) -> Option<Warning> {
+        if self.fails(row) {
+            return None;
+        }
+        match row.result.verdict {
+            Verdict::Moved => Some(Warning::Moved),
+            Verdict::Blocked => Some(Warning::Blocked),
+            _ if Evidence::of(&row.result).is_failure() => Some(Warning::Failing),
+            _ => None,
+        }
+    }
+
+    /// Rows that fail the run.
+    pub fn failing(&self) -> impl Iterator<Item = &'a AuditRow> + '_ {
+        self.rows.iter().filter(|row| self.fails(row))
+    }
+}
+
+/// `footnote 3`, `body`: where in the document a citation stands.
+pub fn place(citation: &Citation) -> String {
+    match &citation.footnote {
+        Some(note) => format!("footnote {}", note.label),
+        None => "body".to_string(),
+    }
+}
+
+/// One-line account of what a check found: `broken (404)`,
+/// `timeout: no answer within 30s`, `moved (200) -> https://new/`.
+pub fn outcome(result: &CheckResult) -> String {
+    let mut text = result.verdict.as_str().to_string();
+    if let Some(status) = result.status {
+        text.push_str(&format!(" ({status})"));
+    }
+    if let Some(error) = &result.error {
+        text.push_str(": ");
+        text.push_str(error);
+    }
+    if result.redirects() > 0
+        && let Some(final_url) = &result.final_url
+    {
+        text.push_str(" -> ");
+        text.push_str(final_url);
+    }
+    text
+}
+
+/// `dead since 2026-01-04`, `failing 2x since 2026-01-01`, `alive`: a URL's
+/// standing in a few words.
+pub fn standing(tracked: &Tracked) -> String {
+    let status = &tracked.status;
+    let day = |ms: i64| {
+        crate::history::rfc3339(ms)
+            .get(..10)
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    match status.state {
+        State::Dead => format!(
+            "dead since {}",
+            status.dead_since.map(day).unwrap_or_default()
+        ),
+        State::Failing => format!(
+            "failing {}x since {}",
+            status.consecutive_failures,
+            status.first_failed.map(day).unwrap_or_default()
+        ),
+        State::Alive => "alive".to_string(),
+        State::Unknown => "unknown".to_string(),
+    }
+}
+
+/// Rows and standings for the formats' unit tests.
+#[cfg(test)]
+pub(crate) mod test_rows {
+    use std::sync::Arc;
+
+    use super::AuditRow;
+    use crate::check::{CheckResult, RedirectHop, Verdict};
+    use crate::history::{Change, State, Tracked, UrlStatus};
+    use crate::scan::{Citation, Footnote, LinkForm, Scope, UrlKind};
+
+    /// A footnote citation of `url` whose check found `verdict`.
+    pub fn row(
+        document: &str,
+        line: usize,
+        label: &str,
+        url: &str,
+        verdict: Verdict,
+        status: Option<u16>,
+    ) -> AuditRow {
+        let footnote = Footnote {
+            label: label.to_string(),
+            line,
+            reference_lines: vec![1],
+            text: format!("See {url}."),
+            repeats: None,
+        };
+        let mut chain = Vec::new();
+        if verdict == Verdict::Moved {
+            chain.push(RedirectHop {
+                url: url.to_string(),
+                status: 301,
+                location: Some("/new".into()),
+                resolved: Some(format!("{url}/new")),
+                remote_addr: None,
+                elapsed_ms: 1,
+            });
+        }
+        let final_url = if verdict == Verdict::Moved {
+            format!("{url}/new")
+        } else {
+            url.to_string()
+        };
+        if let Some(status) = status {
+            chain.push(RedirectHop {
+                url: final_url.clone(),
+                status,
+                location: None,
+                resolved: None,
+                remote_addr: None,
+                elapsed_ms: 1,
+            });
+        }
+        let error = match verdict {
+            Verdict::Timeout => Some("no answer within 1s".to_string()),
+            _ => None,
+        };
+        AuditRow {
+            citation: Citation {
+                document: Arc::from(document),
+                line,
+                column: 5,
+                scope: Scope::Footnote,
+                footnote: Some(Arc::new(footnote)),
+                raw_url: url.to_string(),
+                url: url.to_string(),
+                link_text: None,
+                form: LinkForm::Bare,
+                kind: UrlKind::Web,
+                text_url_mismatch: None,
+                span: 0..url.len(),
+            },
+            result: Arc::new(CheckResult {
+                url: url.to_string(),
+                verdict,
+                status,
+                final_url: status.map(|_| final_url),
+                chain,
+                error,
+                method: Some("HEAD"),
+                attempts: 1,
+                elapsed_ms: 12,
+                checked_at: jiff::Timestamp::UNIX_EPOCH,
+                content_type: None,
+                content_length: None,
+                insecure: false,
+            }),
+        }
+    }
+
+    /// A standing with `failures` consecutive failures since the epoch.
+    pub fn tracked(state: State, change: Change, failures: u32) -> Tracked {
+        Tracked {
+            status: UrlStatus {
+                first_seen: 0,
+                last_checked: 0,
+                last_ok: (failures == 0).then_some(0),
+                first_failed: (failures > 0).then_some(0),
+                consecutive_failures: failures,
+                dead_since: (state == State::Dead).then_some(0),
+                state,
+            },
+            change,
+            from_history: false,
+        }
+    }
+}
