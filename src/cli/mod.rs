@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 pub mod archive;
 pub mod check;
 pub mod preserve;
+pub mod completions;
+pub mod history;
 pub mod scan;
 pub mod warc;
 
@@ -38,6 +40,14 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Work with WARC archives: verify files, capture URLs.
     Warc(warc::WarcArgs),
+    /// Print one URL's timeline from the history file.
+    History(history::HistoryArgs),
+    /// Print what changed in the latest run against the one before.
+    Diff(history::DiffArgs),
+    /// Write a shell completion script to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Write the man page (roff) to stdout, or every page into a folder.
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
@@ -58,6 +68,10 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(*args),
         Command::Scan(args) => scan::run(args),
         Command::Warc(args) => warc::run(args),
+        Command::History(args) => history::run_history(args),
+        Command::Diff(args) => history::run_diff(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     };
     match outcome {
         Ok(code) => code,
