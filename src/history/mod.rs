@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -118,7 +119,7 @@ pub struct RunRecord {
     /// The run's id in the file.
     pub run_id: i64,
     /// Each URL's standing after the run, keyed by [`CheckResult::url`].
-    pub tracked: HashMap<String, Tracked>,
+    pub tracked: HashMap<String, Arc<Tracked>>,
 }
 
 /// One line of `linkrot history URL`.
@@ -515,11 +516,11 @@ impl History {
                     .map_err(&map)?;
                 tracked.insert(
                     result.url.clone(),
-                    Tracked {
+                    Arc::new(Tracked {
                         status,
                         change,
                         from_history: observation.from_history,
-                    },
+                    }),
                 );
             }
         }

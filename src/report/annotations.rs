@@ -126,8 +126,8 @@ mod tests {
         let fail_on = FailOn::default();
         let audit = Audit {
             rows: &rows,
-            tracked: None,
             fail_on: &fail_on,
+            with_history: false,
         };
         let text = render(&audit);
         let lines: Vec<&str> = text.lines().collect();

@@ -178,8 +178,8 @@ mod tests {
         let fail_on = FailOn::verdict_default();
         let audit = Audit {
             rows: &rows,
-            tracked: None,
             fail_on: &fail_on,
+            with_history: false,
         };
         let xml = render(&audit);
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"linkrot\" tests=\"4\" failures=\"2\" skipped=\"1\">"), "{xml}");

@@ -55,12 +55,15 @@ pub fn render(audit: &Audit<'_>) -> String {
     }
     out.push('\n');
 
-    if let Some(tracked) = audit.tracked {
+    if audit.with_history {
         let mut states: BTreeMap<State, usize> = BTreeMap::new();
         let mut changes: BTreeMap<Change, usize> = BTreeMap::new();
         let mut cached = 0;
-        for url in &urls {
-            if let Some(t) = tracked.get(*url) {
+        let mut seen = BTreeSet::new();
+        for row in rows {
+            if let Some(t) = audit.tracked(row)
+                && seen.insert(row.result.url.as_str())
+            {
                 *states.entry(t.status.state).or_default() += 1;
                 *changes.entry(t.change).or_default() += 1;
                 cached += usize::from(t.from_history);
@@ -100,7 +103,7 @@ fn table<'a>(
     rows: impl ExactSizeIterator<Item = (&'a AuditRow, Option<Warning>)>,
 ) {
     let total = rows.len();
-    let with_history = audit.tracked.is_some();
+    let with_history = audit.with_history;
     out.push_str("| where | cited in | URL | found |");
     out.push_str(if with_history {
         " standing | change |\n"
@@ -183,13 +186,13 @@ fn code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{FailOn, Tracked};
+    use crate::history::FailOn;
     use crate::report::test_rows::{row, tracked};
-    use std::collections::HashMap;
+    use std::sync::Arc;
 
     #[test]
     fn summarises_and_lists_failing_citations() {
-        let rows = vec![
+        let mut rows = vec![
             row(
                 "docs/a.md",
                 3,
@@ -224,27 +227,19 @@ mod tests {
             ),
         ];
         let fail_on = FailOn::default();
-        let mut map: HashMap<String, Tracked> = HashMap::new();
-        map.insert(
-            "https://a.test/ok".into(),
+        let standings = [
             tracked(State::Alive, Change::Unchanged, 0),
-        );
-        map.insert(
-            "https://a.test/gone|x".into(),
             tracked(State::Failing, Change::New, 1),
-        );
-        map.insert(
-            "https://b.test/moved".into(),
             tracked(State::Alive, Change::Recovered, 0),
-        );
-        map.insert(
-            "https://b.test/slow".into(),
             tracked(State::Failing, Change::NewlyFailing, 2),
-        );
+        ];
+        for (row, standing) in rows.iter_mut().zip(standings) {
+            row.tracked = Some(Arc::new(standing));
+        }
         let audit = Audit {
             rows: &rows,
-            tracked: Some(&map),
             fail_on: &fail_on,
+            with_history: true,
         };
         let md = render(&audit);
         assert!(
@@ -285,8 +280,8 @@ mod tests {
         let fail_on = FailOn::verdict_default();
         let audit = Audit {
             rows: &rows,
-            tracked: None,
             fail_on: &fail_on,
+            with_history: false,
         };
         let md = render(&audit);
         assert!(md.contains("**1 failing**"), "{md}");

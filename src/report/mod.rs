@@ -23,6 +23,21 @@ pub struct AuditRow {
     pub result: Arc<CheckResult>,
     /// Its snapshot and Internet Archive copy (`--archive`, `--wayback`).
     pub preservation: Preservation,
+    /// The URL's standing in the history after this run; `None` with
+    /// `--no-history`. Shared like `result`.
+    pub tracked: Option<Arc<Tracked>>,
+}
+
+impl AuditRow {
+    /// A row without history.
+    pub fn new(citation: Citation, result: Arc<CheckResult>) -> AuditRow {
+        AuditRow {
+            citation,
+            result,
+            preservation: Preservation::default(),
+            tracked: None,
+        }
+    }
 }
 
 pub mod columns;
@@ -65,8 +80,6 @@ pub mod annotations;
 pub mod junit;
 pub mod markdown;
 
-use std::collections::HashMap;
-
 use crate::check::Verdict;
 use crate::history::{Evidence, FailOn, State, Tracked};
 
@@ -76,11 +89,10 @@ use crate::history::{Evidence, FailOn, State, Tracked};
 pub struct Audit<'a> {
     /// One row per citation, in document order.
     pub rows: &'a [AuditRow],
-    /// Each URL's standing after this run, keyed by [`CheckResult::url`];
-    /// `None` with `--no-history`.
-    pub tracked: Option<&'a HashMap<String, Tracked>>,
     /// Which rows fail the run.
     pub fail_on: &'a FailOn,
+    /// The run kept a history (the rows carry their standing).
+    pub with_history: bool,
 }
 
 /// Why a row deserves a warning rather than an error.
@@ -96,8 +108,8 @@ pub enum Warning {
 
 impl<'a> Audit<'a> {
     /// The history's standing of a row's URL.
-    pub fn tracked(&self, row: &AuditRow) -> Option<&'a Tracked> {
-        self.tracked.and_then(|t| t.get(&row.result.url))
+    pub fn tracked<'r>(&self, row: &'r AuditRow) -> Option<&'r Tracked> {
+        row.tracked.as_deref()
     }
 
     /// Whether the row fails the run.
@@ -234,6 +246,7 @@ pub(crate) mod test_rows {
             _ => None,
         };
         AuditRow {
+            tracked: None,
             citation: Citation {
                 document: Arc::from(document),
                 line,
