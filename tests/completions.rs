@@ -45,3 +45,39 @@ fn man_page_prints_and_writes_one_page_per_subcommand() {
         assert!(text.contains(".SH NAME"), "{page}");
     }
 }
+
+#[test]
+fn init_writes_the_commented_example_once() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_bin_cmd!("linkrot")
+        .current_dir(dir.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("wrote linkrot.toml"));
+    let text = std::fs::read_to_string(dir.path().join("linkrot.toml")).unwrap();
+    assert!(
+        text.contains("# dead-after = 3") && text.contains("[hosts."),
+        "{text}"
+    );
+    std::fs::write(dir.path().join("linkrot.toml"), "mine").unwrap();
+    cargo_bin_cmd!("linkrot")
+        .current_dir(dir.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("linkrot.toml: already exists"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("linkrot.toml")).unwrap(),
+        "mine"
+    );
+    cargo_bin_cmd!("linkrot")
+        .current_dir(dir.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("linkrot.toml")).unwrap(),
+        text
+    );
+}

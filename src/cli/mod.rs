@@ -10,6 +10,7 @@ pub mod check;
 pub mod preserve;
 pub mod completions;
 pub mod history;
+pub mod init;
 pub mod scan;
 pub mod warc;
 
@@ -44,6 +45,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Print what changed in the latest run against the one before.
     Diff(history::DiffArgs),
+    /// Write a commented example linkrot.toml.
+    Init(init::InitArgs),
     /// Write a shell completion script to stdout.
     Completions(completions::CompletionsArgs),
     /// Write the man page (roff) to stdout, or every page into a folder.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Warc(args) => warc::run(args),
         Command::History(args) => history::run_history(args),
         Command::Diff(args) => history::run_diff(args),
+        Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),
     };
