@@ -372,6 +372,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             citation,
             result: results[slot].clone(),
             preservation: Default::default(),
+            tracked: None,
         })
         .collect();
 

@@ -674,6 +674,7 @@ impl StoredCheck {
             content_type: self.content_type,
             content_length: self.content_length.and_then(|n| u64::try_from(n).ok()),
             insecure: self.insecure,
+            body_prefix: None,
         })
     }
 }
@@ -719,6 +720,7 @@ mod tests {
             content_type: Some("text/html".into()),
             content_length: Some(12),
             insecure: false,
+            body_prefix: None,
         }
     }
 

@@ -412,6 +412,7 @@ mod tests {
             content_type: None,
             content_length: None,
             insecure: false,
+            body_prefix: None,
         }
     }
 

@@ -275,6 +275,7 @@ pub(crate) mod test_rows {
                 content_type: None,
                 content_length: None,
                 insecure: false,
+                body_prefix: None,
             }),
         }
     }
