@@ -373,7 +373,16 @@ impl Checker {
                 .unwrap_or("");
             Some(format!("{status} {text}").trim_end().to_string())
         };
-        if self.options.accept.contains(status) {
+        let final_host = fetched
+            .chain
+            .last()
+            .and_then(|hop| Url::parse(&hop.url).ok())
+            .and_then(|url| url.host_str().map(str::to_string));
+        if self
+            .options
+            .accept_for(final_host.as_deref())
+            .contains(status)
+        {
             let redirects = &fetched.chain[..fetched.chain.len().saturating_sub(1)];
             let verdict = if redirects.iter().any(|h| matches!(h.status, 301 | 308)) {
                 Verdict::Moved

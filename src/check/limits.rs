@@ -87,6 +87,21 @@ impl HostLimits {
         state
     }
 
+    /// Gives `host` its own concurrency and interval (a config file's
+    /// `[hosts."NAME"]` section) instead of the defaults. Call before any
+    /// request to that host.
+    pub fn configure_host(&self, host: &str, per_host: Option<usize>, interval: Option<Duration>) {
+        let state = Arc::new(HostState {
+            slots: Arc::new(Semaphore::new(per_host.unwrap_or(self.per_host).max(1))),
+            pacing: Mutex::new(Pacing {
+                interval: interval.unwrap_or(self.interval),
+                next_start: Instant::now(),
+            }),
+        });
+        let mut hosts = self.hosts.lock().expect("host table poisoned");
+        hosts.insert(host.to_ascii_lowercase(), state);
+    }
+
     /// Waits for a free slot on `host` (host names compare case-insensitively).
     pub async fn host_permit(&self, host: &str) -> HostPermit {
         let host = self.state(host);

@@ -70,6 +70,9 @@ pub struct CheckOptions {
     pub include: Vec<Regex>,
     /// Statuses that count as alive (`--accept`).
     pub accept: AcceptCodes,
+    /// Statuses that count as alive on one host (config `[hosts."NAME"]`
+    /// `accept`), instead of `accept`; host names lowercase.
+    pub host_accept: Vec<(String, AcceptCodes)>,
     /// Accept invalid certificates (`--insecure`).
     pub insecure: bool,
     /// URLs admitted to the checker but not finished, at most: bounds memory
@@ -98,6 +101,7 @@ impl Default for CheckOptions {
             exclude: Vec::new(),
             include: Vec::new(),
             accept: AcceptCodes::default(),
+            host_accept: Vec::new(),
             insecure: false,
             queue_limit: 16_384,
         }
@@ -105,6 +109,16 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
+    /// The accepted statuses for a final answer from `host`.
+    pub fn accept_for(&self, host: Option<&str>) -> &AcceptCodes {
+        host.and_then(|host| {
+            self.host_accept
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(host))
+        })
+        .map_or(&self.accept, |(_, codes)| codes)
+    }
+
     /// A client builder with linkrot's identity, timeouts, `--resolve`
     /// overrides, `--insecure` and redirects off. Callers needing another
     /// client (the archiver turns decompression off) start from this one so

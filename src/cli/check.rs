@@ -14,6 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
 use super::archive::ArchiveArgs;
+use super::audit::{CiFlags, HistoryFlags, RunHistory, write_ci_outputs};
 use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
 use crate::archive::fetch::FetchOptions;
@@ -24,8 +25,10 @@ use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
     ResolveOverride, Verdict, parse_header, parse_host_header,
 };
+use crate::config::HostSettings;
+use crate::history::FailOn;
 use crate::report::html::HtmlContext;
-use crate::report::{self, AuditRow, Summary};
+use crate::report::{self, Audit, AuditRow, Summary, junit, markdown};
 use crate::scan::walk::{self, WalkOptions};
 use crate::scan::{Citation, ScanOptions, ScopeFilter};
 
@@ -68,11 +71,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
-    /// Verdicts that fail the run, comma-separated (default: broken,
-    /// server_error, timeout, dns_error, connect_error, tls_error, http_error,
-    /// redirect_loop, too_many_redirects, invalid_url).
-    #[arg(long, value_name = "VERDICTS", value_parser = parse_verdicts)]
-    pub fail_on: Option<VerdictSet>,
+    /// What fails the run, comma-separated: verdict names, `hard` (broken,
+    /// dns_error for a missing name, redirect_loop, invalid_url), `failing`,
+    /// `dead`, and `new` to keep only what is news in this run (`dead,new`).
+    /// Default: hard,dead; with --no-history every failing verdict.
+    #[arg(long, value_name = "LIST", value_parser = clap::value_parser!(FailOn))]
+    pub fail_on: Option<FailOn>,
 
     /// Requests in flight at once over all hosts.
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
@@ -179,6 +183,23 @@ pub struct CheckArgs {
     /// Drift (0-1) above which a page that still loads gets reason drifted.
     #[arg(long, value_name = "DRIFT", default_value_t = DEFAULT_DRIFT_THRESHOLD, value_parser = parse_drift)]
     pub drift_threshold: f64,
+
+    /// Read settings from FILE (default: linkrot.toml in the working
+    /// directory, when there is one). Flags typed here win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// History and dead-link policy.
+    #[command(flatten)]
+    pub history: HistoryFlags,
+
+    /// CI outputs.
+    #[command(flatten)]
+    pub ci: CiFlags,
+
+    /// Per-host settings from the config file's [hosts."NAME"] sections.
+    #[arg(skip)]
+    pub hosts: std::collections::BTreeMap<String, HostSettings>,
 }
 
 fn parse_drift(s: &str) -> Result<f64, String> {
@@ -197,6 +218,10 @@ pub enum OutputFormat {
     Csv,
     /// The report as JSON on stdout (or in --json FILE).
     Json,
+    /// A Markdown summary table on stdout.
+    Markdown,
+    /// JUnit XML on stdout: one test case per citation.
+    Junit,
 }
 
 /// When to draw the progress bar.
@@ -208,27 +233,6 @@ pub enum Progress {
     Always,
     /// Never.
     Never,
-}
-
-/// A set of verdicts given with `--fail-on`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerdictSet(pub Vec<Verdict>);
-
-fn parse_verdicts(s: &str) -> Result<VerdictSet, String> {
-    let mut out = Vec::new();
-    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match Verdict::parse(name) {
-            Some(v) => out.push(v),
-            None => {
-                let all: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
-                return Err(format!(
-                    "unknown verdict {name:?} (one of: {})",
-                    all.join(", ")
-                ));
-            }
-        }
-    }
-    Ok(VerdictSet(out))
 }
 
 /// Parses `50ms`, `1.5s`, `2m`, or a bare number of seconds.
@@ -252,12 +256,37 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl CheckArgs {
     fn options(&self) -> anyhow::Result<CheckOptions> {
-        let host_headers = self
+        let mut host_headers = self
             .host_header
             .chunks(2)
             .map(|pair| parse_host_header(&pair[0], &pair[1]))
             .collect::<Result<Vec<HostHeader>, String>>()
             .map_err(anyhow::Error::msg)?;
+        let mut host_accept = Vec::new();
+        for (host, settings) in &self.hosts {
+            let problem = |what: &str, message: String| {
+                anyhow::anyhow!("config [hosts.\"{host}\"] {what}: {message}")
+            };
+            let mut headers: Vec<String> = settings
+                .headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect();
+            if let Some(agent) = &settings.user_agent {
+                headers.push(format!("User-Agent: {agent}"));
+            }
+            for header in headers {
+                host_headers
+                    .push(parse_host_header(host, &header).map_err(|e| problem("headers", e))?);
+            }
+            if let Some(accept) = &settings.accept {
+                let codes: AcceptCodes = accept.parse().map_err(|e| problem("accept", e))?;
+                host_accept.push((host.clone(), codes));
+            }
+            if let Some(interval) = &settings.interval {
+                parse_duration(interval).map_err(|e| problem("interval", e))?;
+            }
+        }
         Ok(CheckOptions {
             max_concurrency: self.max_concurrency as usize,
             host_concurrency: self.host_concurrency as usize,
@@ -276,6 +305,7 @@ impl CheckArgs {
             exclude: self.exclude.clone(),
             include: self.include.clone(),
             accept: self.accept.clone(),
+            host_accept,
             insecure: self.insecure,
             ..CheckOptions::default()
         })
@@ -287,13 +317,6 @@ impl CheckArgs {
             probe: !self.no_probe,
             fragments: self.check_fragments,
             drift_threshold: self.drift_threshold,
-        }
-    }
-
-    fn is_failing(&self, verdict: Verdict) -> bool {
-        match &self.fail_on {
-            Some(set) => set.0.contains(&verdict),
-            None => verdict.fails_by_default(),
         }
     }
 
@@ -354,28 +377,65 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // The history is opened before anything is requested: a file linkrot
+    // cannot use stops the run here, untouched.
+    let mut history = RunHistory::open(&args.history, &args.output)?;
+    let fail_on = args
+        .fail_on
+        .clone()
+        .unwrap_or_else(|| history.default_fail_on());
+    let cached = history.cached(&unique)?;
+    let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; unique.len()];
+    let mut to_check = Vec::new();
+    let mut to_check_slots = Vec::new();
+    for (slot, url) in unique.into_iter().enumerate() {
+        match cached.get(&url) {
+            Some(result) => results[slot] = Some(Arc::new(result.clone())),
+            None => {
+                to_check.push(url);
+                to_check_slots.push(slot);
+            }
+        }
+    }
+
     let checker = Checker::new(options)
         .context("cannot start the checker")?
         .with_content_checks(content);
+    apply_host_settings(&checker, &args.hosts);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let bar = progress_bar(&args, unique.len());
-    let results = runtime.block_on(check_unique(&checker, unique, &bar, |v| args.is_failing(v)));
+    let bar = progress_bar(&args, to_check.len());
+    let checked = runtime.block_on(check_unique(&checker, to_check, &bar, |v| {
+        v.fails_by_default()
+    }));
     bar.finish_and_clear();
+    for (slot, result) in to_check_slots.into_iter().zip(checked) {
+        let mut result = Arc::unwrap_or_clone(result);
+        history.stamp(&mut result);
+        results[slot] = Some(Arc::new(result));
+    }
+    let results: Vec<Arc<CheckResult>> = results
+        .into_iter()
+        .map(|r| r.expect("every URL is checked or cached"))
+        .collect();
+    let tracked = history.record(&results, |url| cached.contains_key(url))?;
 
     let mut rows: Vec<AuditRow> = citations
         .into_iter()
         .zip(slots)
-        .map(|(citation, slot)| AuditRow {
-            citation,
-            result: results[slot].clone(),
-            preservation: Default::default(),
-            tracked: None,
+        .map(|(citation, slot)| {
+            let result = results[slot].clone();
+            let tracked = tracked.get(&result.url).cloned();
+            AuditRow {
+                citation,
+                result,
+                preservation: Default::default(),
+                tracked,
+            }
         })
         .collect();
-
     // Preservation: local snapshots of live pages, the Internet Archive.
     let archive = args
         .archive
@@ -428,6 +488,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(runtime);
+    let audit = Audit {
+        rows: &rows,
+        fail_on: &fail_on,
+        with_history: history.enabled(),
+    };
 
     report::write_csv_file(&csv_path, &rows)
         .with_context(|| format!("cannot write {}", csv_path.display()))?;
@@ -450,15 +515,32 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.json {
         report::write_json_file(path, &rows)
             .with_context(|| format!("cannot write {}", path.display()))?;
-    } else if args.format == OutputFormat::Json {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        report::write_json(&mut out, &rows).context("cannot write the JSON report to stdout")?;
     }
+    let stdout_text = match args.format {
+        OutputFormat::Csv => None,
+        OutputFormat::Json if args.json.is_some() => None,
+        OutputFormat::Json => {
+            let mut out = Vec::new();
+            report::write_json(&mut out, &rows).context("cannot render the JSON report")?;
+            Some(out)
+        }
+        OutputFormat::Markdown => Some(markdown::render(&audit).into_bytes()),
+        OutputFormat::Junit => Some(junit::render(&audit).into_bytes()),
+    };
+    if let Some(text) = stdout_text {
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, &text)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .context("cannot write the report to stdout")?;
+    }
+    write_ci_outputs(&audit, &args.ci)?;
 
-    let summary = Summary::new(&rows, |v| args.is_failing(v), started.elapsed());
+    let summary = Summary::from_rows(&rows, |row| audit.fails(row), started.elapsed());
     if !args.quiet {
         eprint!("{summary}");
+        if history.enabled() {
+            eprintln!("{}", history_line(&rows));
+        }
         eprintln!("report: {}", csv_path.display());
         if let Some(path) = &html_path {
             eprintln!("html report: {}", path.display());
@@ -498,6 +580,48 @@ fn preservation_extras(rows: &[AuditRow], html: &Path) -> HashMap<String, report
         );
     }
     extras
+}
+
+/// `history: 2 new, 1 newly dead, 3 from history` over unique URLs.
+fn history_line(rows: &[AuditRow]) -> String {
+    use crate::history::Change;
+    let mut seen = std::collections::HashSet::new();
+    let mut counts: std::collections::BTreeMap<Change, usize> = Default::default();
+    let mut from_history = 0;
+    for row in rows {
+        if let Some(tracked) = &row.tracked
+            && seen.insert(row.result.url.as_str())
+        {
+            *counts.entry(tracked.change).or_default() += 1;
+            from_history += usize::from(tracked.from_history);
+        }
+    }
+    let mut parts: Vec<String> = counts
+        .iter()
+        .filter(|(change, _)| **change != Change::Unchanged)
+        .map(|(change, n)| format!("{n} {}", change.as_str().replace('_', " ")))
+        .collect();
+    if parts.is_empty() {
+        parts.push("no change".to_string());
+    }
+    parts.push(format!("{from_history} served from history"));
+    format!("history: {}", parts.join(", "))
+}
+
+/// Applies the config file's per-host concurrency and interval.
+fn apply_host_settings(
+    checker: &Checker,
+    hosts: &std::collections::BTreeMap<String, HostSettings>,
+) {
+    for (host, settings) in hosts {
+        let interval = settings
+            .interval
+            .as_deref()
+            .and_then(|text| parse_duration(text).ok());
+        checker
+            .limits()
+            .configure_host(host, settings.concurrency, interval);
+    }
 }
 
 /// The URL as requested: without its fragment.
@@ -615,14 +739,5 @@ mod tests {
             dedup_key("https://a.test/x#two")
         );
         assert_eq!(dedup_key("mailto:a@b.c"), "mailto:a@b.c");
-    }
-
-    #[test]
-    fn fail_on_parses_verdict_names() {
-        assert_eq!(
-            parse_verdicts("broken, blocked").unwrap(),
-            VerdictSet(vec![Verdict::Broken, Verdict::Blocked])
-        );
-        assert!(parse_verdicts("nope").is_err());
     }
 }

@@ -1,16 +1,20 @@
 //! The command line: argument parsing, exit codes and wiring the pipeline
 //! stages together. Each subcommand lives in its own file.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub mod archive;
+use crate::config;
+
+pub mod audit;
 pub mod check;
-pub mod preserve;
 pub mod completions;
 pub mod history;
 pub mod init;
+pub mod preserve;
 pub mod scan;
 pub mod warc;
 
@@ -55,7 +59,15 @@ pub enum Command {
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let (args, hosts) = match with_config(args) {
+        Ok(found) => found,
+        Err(err) => {
+            eprintln!("linkrot: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut cli = match parse(args) {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() {
@@ -67,6 +79,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Command::Check(args) = &mut cli.command {
+        args.hosts = hosts;
+    }
     let outcome = match cli.command {
         Command::Check(args) => check::run(*args),
         Command::Scan(args) => scan::run(args),
@@ -84,4 +99,80 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// The command definition as parsed: options of `check` may repeat, the
+/// last one winning, so a flag typed after the config file's overrides it.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommand("check", |check| check.args_override_self(true))
+}
+
+fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// For `linkrot check`, reads `--config FILE` (or `./linkrot.toml`) and
+/// places its settings before the typed arguments. Returns the arguments and
+/// the per-host sections.
+fn with_config(
+    args: Vec<OsString>,
+) -> anyhow::Result<(
+    Vec<OsString>,
+    std::collections::BTreeMap<String, config::HostSettings>,
+)> {
+    if args.get(1).is_none_or(|a| a != "check") {
+        return Ok((args, Default::default()));
+    }
+    let mut explicit = None;
+    let mut rest = args[2..].iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--config" {
+            explicit = rest.next().map(std::path::PathBuf::from);
+        } else if let Some(path) = arg.to_str().and_then(|a| a.strip_prefix("--config=")) {
+            explicit = Some(path.into());
+        }
+    }
+    let Some(path) = config::locate(explicit.as_deref()) else {
+        return Ok((args, Default::default()));
+    };
+    let command = command();
+    let check = command
+        .find_subcommand("check")
+        .expect("the check subcommand exists");
+    let file = config::load(&path, check)?;
+    // The file's values alone must parse: an error then names the file,
+    // not a flag the user never typed.
+    let mut alone: Vec<OsString> = vec!["linkrot".into(), "check".into()];
+    alone.extend(file.args.iter().cloned());
+    alone.push(".".into());
+    if let Err(err) = command.clone().try_get_matches_from(alone) {
+        let text = err.kind().as_str().map(str::to_string).unwrap_or_else(|| {
+            err.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string()
+        });
+        let detail = err
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        anyhow::bail!(
+            "{}: {}",
+            path.display(),
+            if detail.is_empty() { text } else { detail }
+        );
+    }
+    let mut merged = args[..2].to_vec();
+    merged.extend(file.args);
+    merged.extend(args[2..].iter().cloned());
+    Ok((merged, file.hosts))
 }

@@ -675,6 +675,10 @@ impl StoredCheck {
             content_length: self.content_length.and_then(|n| u64::try_from(n).ok()),
             insecure: self.insecure,
             body_prefix: None,
+            reasons: Vec::new(),
+            drift: None,
+            fingerprint: None,
+            missing_fragments: Vec::new(),
         })
     }
 }
@@ -721,6 +725,10 @@ mod tests {
             content_length: Some(12),
             insecure: false,
             body_prefix: None,
+            reasons: Vec::new(),
+            drift: None,
+            fingerprint: None,
+            missing_fragments: Vec::new(),
         }
     }
 

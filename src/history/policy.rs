@@ -50,7 +50,10 @@ impl Evidence {
             | Verdict::ServerError
             | Verdict::TlsError
             | Verdict::HttpError
-            | Verdict::TooManyRedirects => Evidence::Transient,
+            | Verdict::TooManyRedirects
+            // Judged from content: a heuristic, so it waits for confirmation too.
+            | Verdict::Soft404
+            | Verdict::Parked => Evidence::Transient,
             Verdict::DnsError if dns_error_is_temporary(result.error.as_deref()) => {
                 Evidence::Transient
             }
@@ -413,6 +416,10 @@ mod tests {
             content_length: None,
             insecure: false,
             body_prefix: None,
+            reasons: Vec::new(),
+            drift: None,
+            fingerprint: None,
+            missing_fragments: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::AuditRow;
+use crate::history::rfc3339;
 
 /// One report column.
 pub struct Column {
@@ -259,6 +260,85 @@ pub const COLUMNS: &[Column] = &[
         doc: "How far the page's text moved from the last fingerprint seen, 0 (same) to 1 (unrelated); \
               empty without an earlier fingerprint.",
         value: |r| opt(r.result.drift.map(|d| (d * 1000.0).round() / 1000.0)),
+        csv: None,
+    },
+    Column {
+        name: "state",
+        doc: "The URL's standing in the history: `alive`, `failing`, `dead` (failed `--dead-after` \
+              checks in a row over at least `--dead-after-days` days) or `unknown` (only blocked or \
+              never requested). Empty with `--no-history`.",
+        value: |r| opt(r.tracked.as_ref().map(|t| t.status.state.as_str())),
+        csv: None,
+    },
+    Column {
+        name: "change",
+        doc: "Against the run that last saw the URL: `new`, `recovered`, `newly_failing`, \
+              `newly_dead` or `unchanged`.",
+        value: |r| opt(r.tracked.as_ref().map(|t| t.change.as_str())),
+        csv: None,
+    },
+    Column {
+        name: "first_seen",
+        doc: "When the history first checked the URL, RFC 3339 UTC.",
+        value: |r| opt(r.tracked.as_ref().map(|t| rfc3339(t.status.first_seen))),
+        csv: None,
+    },
+    Column {
+        name: "last_ok",
+        doc: "The latest check that found the page alive.",
+        value: |r| {
+            opt(r
+                .tracked
+                .as_ref()
+                .and_then(|t| t.status.last_ok)
+                .map(rfc3339))
+        },
+        csv: None,
+    },
+    Column {
+        name: "first_failed",
+        doc: "The first failure of the current failing streak.",
+        value: |r| {
+            opt(r
+                .tracked
+                .as_ref()
+                .and_then(|t| t.status.first_failed)
+                .map(rfc3339))
+        },
+        csv: None,
+    },
+    Column {
+        name: "consecutive_failures",
+        doc: "Failing checks in a row (blocked answers neither count nor break the streak).",
+        value: |r| opt(r.tracked.as_ref().map(|t| t.status.consecutive_failures)),
+        csv: None,
+    },
+    Column {
+        name: "dead_since",
+        doc: "When the policy declared the URL dead.",
+        value: |r| {
+            opt(r
+                .tracked
+                .as_ref()
+                .and_then(|t| t.status.dead_since)
+                .map(rfc3339))
+        },
+        csv: None,
+    },
+    Column {
+        name: "source",
+        doc: "`network` (requested in this run) or `history` (found alive within \
+              `--recheck-after`, not requested again; `checked_at` is that earlier check). \
+              Empty for URLs never requested.",
+        value: |r| {
+            if r.tracked.as_ref().is_some_and(|t| t.from_history) {
+                json!("history")
+            } else if r.result.verdict.is_unrequested() {
+                Value::Null
+            } else {
+                json!("network")
+            }
+        },
         csv: None,
     },
 ];

@@ -276,6 +276,10 @@ pub(crate) mod test_rows {
                 content_length: None,
                 insecure: false,
                 body_prefix: None,
+                reasons: Vec::new(),
+                drift: None,
+                fingerprint: None,
+                missing_fragments: Vec::new(),
             }),
         }
     }

@@ -28,6 +28,16 @@ pub struct Summary {
 impl Summary {
     /// Counts `rows`; `failing` says which verdicts fail the run.
     pub fn new(rows: &[AuditRow], failing: impl Fn(Verdict) -> bool, elapsed: Duration) -> Summary {
+        Summary::from_rows(rows, |row| failing(row.result.verdict), elapsed)
+    }
+
+    /// Counts `rows`; `failing` says which rows fail the run (with history,
+    /// the same verdict can fail one URL and not another).
+    pub fn from_rows(
+        rows: &[AuditRow],
+        failing: impl Fn(&AuditRow) -> bool,
+        elapsed: Duration,
+    ) -> Summary {
         let mut verdicts = BTreeMap::new();
         let mut urls = HashSet::new();
         let mut hosts: HashMap<String, usize> = HashMap::new();
@@ -35,7 +45,7 @@ impl Summary {
         for row in rows {
             *verdicts.entry(row.result.verdict).or_insert(0) += 1;
             urls.insert(row.result.url.as_str());
-            if failing(row.result.verdict) {
+            if failing(row) {
                 failing_count += 1;
                 let host = url::Url::parse(&row.result.url)
                     .ok()

@@ -1,0 +1,250 @@
+//! The parts of `linkrot check` that deal with history and CI: the history
+//! flags, the cache, recording the run, and the extra report formats
+//! (Markdown, JUnit, GitHub annotations and step summary).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::check::CheckResult;
+use crate::history::{self, FailOn, History, Observation, Policy, Tracked};
+use crate::report::{self, Audit, annotations, junit, markdown};
+
+/// History and dead-link policy flags of `linkrot check`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "History and dead-link policy")]
+pub struct HistoryFlags {
+    /// The history file (default: DIR/linkrot.sqlite in the --output folder).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+
+    /// Keep no history: no dead-link policy, no cache; every failing verdict
+    /// fails the run unless --fail-on says otherwise.
+    #[arg(long, conflicts_with = "history")]
+    pub no_history: bool,
+
+    /// Failing checks in a row before a URL is dead.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub dead_after: u32,
+
+    /// Days the failing checks must span before a URL is dead.
+    #[arg(long, value_name = "DAYS", default_value_t = 3)]
+    pub dead_after_days: u32,
+
+    /// A URL found alive more recently than this is not requested again
+    /// (`1d`, `12h`, `30m`; `0` always rechecks).
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_age)]
+    pub recheck_after: Duration,
+
+    /// Request every URL, ignoring the results kept in the history.
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// Pretend the run happens at this time (RFC 3339); for tests.
+    #[arg(long, value_name = "RFC3339", env = "LINKROT_NOW", hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+/// CI output flags of `linkrot check`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "CI output")]
+pub struct CiFlags {
+    /// Write the Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE (one test case per citation).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Print GitHub workflow annotations on stdout (automatic when
+    /// GITHUB_ACTIONS=true).
+    #[arg(long)]
+    pub annotations: bool,
+}
+
+/// Parses `1d`, `12h`, `30m`, `45s`, `500ms`, or a bare number of seconds.
+pub fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (e.g. 1d, 12h, 30m)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?} (ms, s, m, h or d)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(value * seconds).map_err(|_| format!("invalid duration {text:?}"))
+}
+
+/// The history side of one `linkrot check` run.
+#[derive(Debug)]
+pub struct RunHistory {
+    store: Option<History>,
+    flags: HistoryFlags,
+    started: jiff::Timestamp,
+}
+
+impl RunHistory {
+    /// Opens the history file (unless `--no-history`) before anything is
+    /// checked, so an unusable file stops the run at once.
+    pub fn open(flags: &HistoryFlags, output: &Path) -> anyhow::Result<RunHistory> {
+        let store = if flags.no_history {
+            None
+        } else {
+            let path = flags
+                .history
+                .clone()
+                .unwrap_or_else(|| output.join("linkrot.sqlite"));
+            Some(History::open(&path)?)
+        };
+        Ok(RunHistory {
+            store,
+            flags: flags.clone(),
+            started: flags.now.unwrap_or_else(jiff::Timestamp::now),
+        })
+    }
+
+    /// The history is kept.
+    pub fn enabled(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The default `--fail-on`: the policy's with history, every failing
+    /// verdict without.
+    pub fn default_fail_on(&self) -> FailOn {
+        if self.enabled() {
+            FailOn::policy_default()
+        } else {
+            FailOn::verdict_default()
+        }
+    }
+
+    /// Results the history still vouches for: URLs found alive within
+    /// `--recheck-after`. Empty with `--fresh` or `--no-history`.
+    pub fn cached(&self, urls: &[String]) -> anyhow::Result<HashMap<String, CheckResult>> {
+        let Some(store) = &self.store else {
+            return Ok(HashMap::new());
+        };
+        if self.flags.fresh || self.flags.recheck_after.is_zero() {
+            return Ok(HashMap::new());
+        }
+        let max_age = i64::try_from(self.flags.recheck_after.as_millis()).unwrap_or(i64::MAX);
+        Ok(store.fresh_results(
+            urls.iter().map(String::as_str),
+            history::millis(self.started),
+            max_age,
+        )?)
+    }
+
+    /// Stamps a fresh network result with the injected clock, so reports and
+    /// history agree on the time in tests.
+    pub fn stamp(&self, result: &mut CheckResult) {
+        if let Some(now) = self.flags.now {
+            result.checked_at = now;
+        }
+    }
+
+    /// Records the run; returns each URL's standing. `from_history` says
+    /// which results came from [`RunHistory::cached`].
+    pub fn record(
+        &mut self,
+        results: &[Arc<CheckResult>],
+        from_history: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<HashMap<String, Arc<Tracked>>> {
+        let Some(store) = &mut self.store else {
+            return Ok(HashMap::new());
+        };
+        let policy = Policy {
+            dead_after: self.flags.dead_after,
+            dead_after_days: self.flags.dead_after_days,
+        };
+        let observations: Vec<Observation<'_>> = results
+            .iter()
+            .map(|result| Observation {
+                result,
+                at: history::millis(result.checked_at),
+                from_history: from_history(&result.url),
+                fingerprint: result.fingerprint.map(|f| f.0 as i64),
+            })
+            .collect();
+        let finished = match self.flags.now {
+            Some(now) => now,
+            None => jiff::Timestamp::now(),
+        };
+        let record = store.record_run(
+            history::millis(self.started),
+            history::millis(finished),
+            &observations,
+            &policy,
+        )?;
+        Ok(record.tracked)
+    }
+}
+
+/// Writes the Markdown and JUnit files, appends the step summary when
+/// `GITHUB_STEP_SUMMARY` is set, and prints annotations when asked or on
+/// GitHub Actions.
+pub fn write_ci_outputs(audit: &Audit<'_>, flags: &CiFlags) -> anyhow::Result<()> {
+    if let Some(path) = &flags.markdown {
+        let text = markdown::render(audit);
+        report::write_atomically(path, |out| out.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &flags.junit {
+        let text = junit::render(audit);
+        report::write_atomically(path, |out| out.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        // GitHub gives each step its own file and reads it after the step:
+        // appending is the documented way to add to it.
+        let path = PathBuf::from(path);
+        let text = markdown::render(audit);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write the step summary {}", path.display()))?;
+    }
+    let on_github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    if flags.annotations || on_github {
+        let text = annotations::render(audit);
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write annotations to stdout")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse_with_units_up_to_days() {
+        assert_eq!(parse_age("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_age("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_age("0"), Ok(Duration::ZERO));
+        assert!(parse_age("1w").is_err());
+        assert!(parse_age("soon").is_err());
+    }
+}
