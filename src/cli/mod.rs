@@ -150,25 +150,12 @@ fn with_config(
     alone.extend(file.args.iter().cloned());
     alone.push(".".into());
     if let Err(err) = command.clone().try_get_matches_from(alone) {
-        let text = err.kind().as_str().map(str::to_string).unwrap_or_else(|| {
-            err.to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string()
-        });
-        let detail = err
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string();
+        let rendered = err.to_string();
+        let first = rendered.lines().next().unwrap_or_default();
         anyhow::bail!(
             "{}: {}",
             path.display(),
-            if detail.is_empty() { text } else { detail }
+            first.trim_start_matches("error: ")
         );
     }
     let mut merged = args[..2].to_vec();
