@@ -126,6 +126,14 @@ fn csv_report_has_every_column_in_document_order() {
             "robust_link",
             "reason",
             "drift",
+            "state",
+            "change",
+            "first_seen",
+            "last_ok",
+            "first_failed",
+            "consecutive_failures",
+            "dead_since",
+            "source",
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

@@ -90,9 +90,9 @@ pub enum HistoryError {
         error: rusqlite::Error,
     },
     /// The folder for the file could not be created.
-    #[error("{}: {error}", path.display())]
+    #[error("cannot write the history file {}: {error}", path.display())]
     Io {
-        /// The folder.
+        /// The file.
         path: PathBuf,
         /// What the OS said.
         error: std::io::Error,
@@ -245,7 +245,7 @@ impl History {
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|error| HistoryError::Io {
-                path: dir.to_path_buf(),
+                path: path.to_path_buf(),
                 error,
             })?;
         }
