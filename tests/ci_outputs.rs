@@ -276,3 +276,53 @@ fn config_errors_name_the_file_line_and_key() {
         .code(2)
         .stderr(predicate::str::contains("other.toml: ").and(predicate::str::contains("soon")));
 }
+
+#[test]
+fn config_host_sections_set_accept_and_user_agent() {
+    let server = TestServer::start(Routes::new().fallback(|_| Reply::status(403)));
+    let dir = tempfile::tempdir().unwrap();
+    let (members, other) = (
+        server.url_for_host("members.test", "/paper"),
+        server.url_for_host("other.test", "/paper"),
+    );
+    std::fs::write(
+        dir.path().join("letter.md"),
+        format!("A.[^1] B.[^2] C.[^3]\n\n[^1]: <{members}>\n[^2]: <{other}>\n[^3]: <{members}2>\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("linkrot.toml"),
+        format!(
+            "resolve = [\"{}\", \"{}\"]\nretries = 0\nhost-interval = \"0\"\n\n\
+             [hosts.\"members.test\"]\naccept = \"200..=299,403\"\nuser-agent = \"linkrot-test-agent\"\ninterval = \"300ms\"\n",
+            server.resolve_arg("members.test"),
+            server.resolve_arg("other.test")
+        ),
+    )
+    .unwrap();
+    cargo_bin_cmd!("linkrot")
+        .current_dir(dir.path())
+        .args(["check", "letter.md", "--no-history", "--fail-on", "blocked"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("1 failing"));
+    let mut reader = csv::Reader::from_path(dir.path().join("reports/linkrot.csv")).unwrap();
+    let verdicts: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[10].to_string())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["ok", "blocked", "ok"],
+        "403 accepted on members.test only"
+    );
+    let requests = server.requests();
+    for request in &requests {
+        let agent = request.header("user-agent").unwrap_or_default();
+        assert_eq!(
+            agent == "linkrot-test-agent",
+            request.host() == "members.test",
+            "{request:?}"
+        );
+    }
+}

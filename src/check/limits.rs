@@ -181,6 +181,21 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
+    async fn configured_hosts_get_their_own_limits() {
+        let limits = HostLimits::new(8, 4, Duration::from_millis(50));
+        limits.configure_host("Slow.Test", Some(1), Some(Duration::from_secs(2)));
+        assert_eq!(limits.interval("slow.test"), Duration::from_secs(2));
+        assert_eq!(limits.interval("other.test"), Duration::from_millis(50));
+        let first = limits.host_permit("slow.test").await;
+        let second =
+            tokio::time::timeout(Duration::from_millis(50), limits.host_permit("slow.test")).await;
+        assert!(second.is_err(), "one slot on slow.test");
+        drop(first);
+        let _a = limits.host_permit("other.test").await;
+        let _b = limits.host_permit("other.test").await;
+    }
+
+    #[tokio::test]
     async fn per_host_and_global_limits_hold() {
         let limits = Arc::new(HostLimits::new(3, 2, Duration::ZERO));
         let in_flight: Arc<Mutex<HashMap<&'static str, usize>>> = Arc::default();
