@@ -175,6 +175,7 @@ fn synthetic_row(
     chain: Vec<RedirectHop>,
 ) -> AuditRow {
     AuditRow {
+        tracked: None,
         citation: Citation {
             document: doc.clone(),
             line: label * 2,

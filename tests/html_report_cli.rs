@@ -77,7 +77,7 @@ fn check_writes_index_html_beside_the_csv() {
     );
     assert!(page.contains(&*doc.to_string_lossy()));
     assert_eq!(
-        others(&out, &["index.html", "linkrot.csv"]),
+        others(&out, &["index.html", "linkrot.csv", "linkrot.sqlite"]),
         Vec::<String>::new()
     );
 }

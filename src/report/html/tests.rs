@@ -47,6 +47,7 @@ fn row(
     result: Arc<CheckResult>,
 ) -> AuditRow {
     AuditRow {
+        tracked: None,
         citation: Citation {
             document: Arc::from(doc),
             line,
