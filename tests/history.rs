@@ -140,6 +140,11 @@ fn three_failures_over_four_days_become_dead() {
     assert_eq!(row["change"], "newly_dead");
     assert_eq!(row["dead_since"], at(96));
     assert_eq!(row["consecutive_failures"], "3");
+    let page = std::fs::read_to_string(ws.path("reports/index.html")).unwrap();
+    assert!(
+        page.contains(&format!("Dead since <time datetime=\"{}\"", at(0))),
+        "the HTML report shows the failing streak's start"
+    );
     // Still dead the next day: the default fails again, `dead,new` does not.
     ws.check(&doc, &at(120))
         .arg("--fail-on")

@@ -502,7 +502,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| args.output.join("index.html"))
     });
     if let Some(path) = &html_path {
-        let extras = preservation_extras(&rows, path);
+        let mut extras = preservation_extras(&rows, path);
+        // The history's dates for each URL: "dead since / last alive".
+        for row in &rows {
+            let Some(tracked) = &row.tracked else {
+                continue;
+            };
+            let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).ok();
+            let entry = extras.entry(row.result.url.clone()).or_default();
+            entry.dead_since = tracked.status.first_failed.and_then(at);
+            entry.last_ok = tracked.status.last_ok.and_then(at);
+        }
         let context = HtmlContext {
             generated_at: jiff::Timestamp::now(),
             documents: &documents,
