@@ -247,6 +247,7 @@ pub(crate) mod test_rows {
         };
         AuditRow {
             tracked: None,
+            preservation: Default::default(),
             citation: Citation {
                 document: Arc::from(document),
                 line,
