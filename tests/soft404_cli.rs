@@ -63,6 +63,8 @@ fn check_cmd() -> assert_cmd::Command {
             "--retries",
             "0",
             "--quiet",
+            // Each run judged on its own: no history file in the working folder.
+            "--no-history",
         ])
         .env_remove("CI");
     cmd

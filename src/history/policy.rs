@@ -50,14 +50,18 @@ impl Evidence {
             | Verdict::ServerError
             | Verdict::TlsError
             | Verdict::HttpError
-            | Verdict::TooManyRedirects
-            // Judged from content: a heuristic, so it waits for confirmation too.
-            | Verdict::Soft404
-            | Verdict::Parked => Evidence::Transient,
+            | Verdict::TooManyRedirects => Evidence::Transient,
             Verdict::DnsError if dns_error_is_temporary(result.error.as_deref()) => {
                 Evidence::Transient
             }
-            Verdict::Broken | Verdict::DnsError | Verdict::RedirectLoop | Verdict::InvalidUrl => {
+Verdict::Broken
+            | Verdict::DnsError
+            | Verdict::RedirectLoop
+            | Verdict::InvalidUrl
+            // The page answers like a made-up URL, or the domain is parked:
+            // the content itself says the cited page is gone.
+            | Verdict::Soft404
+            | Verdict::Parked => {
                 Evidence::Hard
             }
             Verdict::Blocked
