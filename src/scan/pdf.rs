@@ -369,6 +369,8 @@ struct Line {
     first_size: f64,
     /// Whether the first word sits above the line's baseline (superscript).
     first_raised: bool,
+    /// (byte offset in `text`, x) of each glyph, left to right.
+    xs: Vec<(usize, f64)>,
 }
 
 fn lines_of(page: &PageData) -> Vec<Line> {
@@ -411,6 +413,7 @@ fn lines_of(page: &PageData) -> Vec<Line> {
             let mut first_size = group[0].size;
             let mut first_raised = false;
             let mut in_first_word = true;
+            let mut xs = Vec::with_capacity(group.len());
             for g in &group {
                 if let Some(end) = last_end {
                     if g.x > end + g.size.max(1.0) * 0.15 && !text.ends_with(' ') {
@@ -424,6 +427,7 @@ fn lines_of(page: &PageData) -> Vec<Line> {
                     first_size = first_size.min(g.size);
                     first_raised |= g.y > baseline + size * 0.2;
                 }
+                xs.push((text.len(), g.x));
                 text.push_str(&g.text);
                 last_end = Some(g.x + g.advance);
             }
@@ -433,6 +437,7 @@ fn lines_of(page: &PageData) -> Vec<Line> {
                 text: text.replace(['\n', '\r'], " ").trim_end().to_string(),
                 first_size,
                 first_raised,
+                xs,
             }
         })
         .filter(|l| !l.text.trim().is_empty())
@@ -448,6 +453,12 @@ fn notes_start(page: &PageData, lines: &[Line]) -> Option<usize> {
         .filter(|(y, x0, x1)| {
             (x1 - x0) < page.width * 0.6 && *y < page.bottom + page.height * 0.6 && *y > page.bottom
         })
+        // A rule just under a line of text underlines a link; it is no separator.
+        .filter(|(y, _, _)| {
+            !lines
+                .iter()
+                .any(|l| l.y > *y && l.y < *y + l.size.max(1.0) * 0.6)
+        })
         .map(|(y, _, _)| *y)
         .filter(|y| lines.iter().any(|l| l.y < *y))
         .fold(None, |best: Option<f64>, y| {
@@ -456,31 +467,29 @@ fn notes_start(page: &PageData, lines: &[Line]) -> Option<usize> {
     if let Some(rule_y) = rule_y {
         return lines.iter().position(|l| l.y < rule_y);
     }
-    // Otherwise: the lines at the foot set smaller than the body.
-    let mut counts: HashMap<i64, usize> = HashMap::new();
-    for line in lines {
-        *counts.entry((line.size * 10.0).round() as i64).or_default() += line.text.len();
-    }
-    let body = counts
-        .into_iter()
-        .max_by_key(|&(s, n)| (n, s))
-        .map(|(s, _)| s as f64 / 10.0)?;
-    let mut start = None;
-    let mut i = lines.len();
+    // Otherwise: the run of lines at the foot set smaller than the line
+    // above them.
+    let mut end = lines.len();
     // A page number may sit below the notes.
-    while i > 0
-        && is_page_number(&lines[i - 1].text)
-        && lines[i - 1].y < page.bottom + page.height * 0.1
+    while end > 0
+        && is_page_number(&lines[end - 1].text)
+        && lines[end - 1].y < page.bottom + page.height * 0.1
     {
-        i -= 1;
+        end -= 1;
     }
-    while i > 0 && lines[i - 1].size < body * 0.92 {
-        i -= 1;
-        start = Some(i);
+    let size = lines.get(end.checked_sub(1)?)?.size;
+    let mut start = end - 1;
+    while start > 0 && (lines[start - 1].size - size).abs() < 0.3 {
+        start -= 1;
     }
-    let start = start?;
-    // The notes must begin with a numbered line.
-    note_label(&lines[start], None).map(|_| start)
+    let above = lines.get(start.checked_sub(1)?)?.size;
+    if size >= above * 0.92 {
+        return None;
+    }
+    // The notes must include a numbered line.
+    (start..end)
+        .any(|i| note_label(&lines[i], None).is_some())
+        .then_some(start)
 }
 
 fn is_page_number(text: &str) -> bool {
@@ -619,12 +628,20 @@ fn layout(pages: Vec<PageData>, annotations: &[Annotation]) -> Rendered {
             let (span_start, footnote) = match line {
                 Some(i) => {
                     let line_text = &lines[i].text;
-                    let column = annotation_column(line_text, &annotation.uri);
+                    let column =
+                        annotation_column(line_text, &annotation.uri).unwrap_or_else(|| {
+                            // Where the link's rectangle starts on the line.
+                            lines[i]
+                                .xs
+                                .iter()
+                                .find(|(_, x)| *x >= annotation.x - 1.0)
+                                .map_or(0, |(offset, _)| *offset)
+                                .min(line_text.len())
+                        });
                     (line_offsets[i] + column, line_note[i])
                 }
                 None => (page_start, None),
             };
-            let _ = annotation.x;
             page_links.push(FoundLink {
                 span: span_start..span_start,
                 footnote,
@@ -641,25 +658,23 @@ fn layout(pages: Vec<PageData>, annotations: &[Annotation]) -> Rendered {
     Rendered { text, extraction }
 }
 
-/// Where on a line a link's URL is written, if it is; else the line start.
-fn annotation_column(line: &str, uri: &str) -> usize {
+/// Where on a line a link's URL is written, if it is.
+fn annotation_column(line: &str, uri: &str) -> Option<usize> {
     let bare = uri
         .trim_start_matches("https://")
         .trim_start_matches("http://");
     let probe: String = bare.chars().take(12).collect();
     if probe.is_empty() {
-        return 0;
+        return None;
     }
-    line.find(&probe)
-        .map(|at| {
-            let before = &line[..at];
-            before
-                .rfind("https://")
-                .or_else(|| before.rfind("http://"))
-                .filter(|&s| s + 8 >= at)
-                .unwrap_or(at)
-        })
-        .unwrap_or(0)
+    line.find(&probe).map(|at| {
+        let before = &line[..at];
+        before
+            .rfind("https://")
+            .or_else(|| before.rfind("http://"))
+            .filter(|&s| s + 8 >= at)
+            .unwrap_or(at)
+    })
 }
 
 /// Whether a URL read from the text and an annotation's URI are the same
@@ -825,6 +840,7 @@ mod tests {
             text: text.to_string(),
             first_size: size,
             first_raised: false,
+            xs: Vec::new(),
         }
     }
 
