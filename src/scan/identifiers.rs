@@ -690,6 +690,52 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_footnote_5_becomes_checkable() {
+        // As the sample's Markdown writes it, and as its note text reads.
+        let source = "<sup>5</sup> See, for example, Security Council resolution [853 \\(1993\\)](#) adopted on 29 July 1993, para. 3; CSCE Communication No. 301, p. 8; General Assembly resolution [48/114](#), adopted on 20 December 1993; Walter K\u{e4}lin: mission to Azerbaijan ([A/HRC/8/6/Add.2](#)), 15 April 2008.";
+        let text = "See, for example, Security Council resolution 853 (1993) adopted on 29 July 1993, para. 3; CSCE Communication No. 301, p. 8; General Assembly resolution 48/114, adopted on 20 December 1993; Walter K\u{e4}lin: mission to Azerbaijan (A/HRC/8/6/Add.2), 15 April 2008.";
+        let span_of = |needle: &str| {
+            let at = source.find(needle).unwrap();
+            at..at + needle.len()
+        };
+        let mut extraction = Extraction {
+            footnotes: vec![FoundFootnote {
+                label: "5".into(),
+                start: 0,
+                references: vec![],
+                text: text.into(),
+            }],
+            links: vec![
+                link(span_of("[853"), Some(0), "#", Some("853 (1993)")),
+                link(span_of("[48/114](#)"), Some(0), "#", Some("48/114")),
+                link(span_of("[A/HRC"), Some(0), "#", Some("A/HRC/8/6/Add.2")),
+            ],
+            ..Default::default()
+        };
+        derive(&mut extraction, source);
+        let got: Vec<_> = extraction
+            .links
+            .iter()
+            .map(|l| (l.raw_url.as_str(), l.derived_from.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "https://undocs.org/S/RES/853%20%281993%29",
+                    "Security Council resolution 853 (1993)"
+                ),
+                (
+                    "https://undocs.org/A/RES/48/114",
+                    "General Assembly resolution 48/114"
+                ),
+                ("https://undocs.org/A/HRC/8/6/Add.2", "A/HRC/8/6/Add.2"),
+            ]
+        );
+        assert_eq!(extraction.links[0].span, span_of("[853"));
+    }
+
+    #[test]
     fn an_identifier_already_linked_is_not_derived_again() {
         let source = "1 A/79/387 at https://undocs.org/A/79/387";
         let mut extraction = Extraction {

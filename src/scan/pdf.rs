@@ -57,15 +57,24 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Rendered, PdfError> {
 
 /// Reads a PDF from its bytes on an isolated thread, giving up after `limit`.
 pub fn extract_bytes_with_limit(bytes: &[u8], limit: Duration) -> Result<Rendered, PdfError> {
-    quiet_parser_panics();
     let bytes = bytes.to_vec();
+    isolated(limit, move |cancelled| parse(&bytes, cancelled))
+}
+
+/// Runs `work` on its own thread under `catch_unwind`, giving up after
+/// `limit`; `work` is handed a flag that is raised when it is given up on.
+fn isolated<T: Send + 'static>(
+    limit: Duration,
+    work: impl FnOnce(&AtomicBool) -> Result<T, PdfError> + Send + 'static,
+) -> Result<T, PdfError> {
+    quiet_parser_panics();
     let cancelled = Arc::new(AtomicBool::new(false));
     let flag = cancelled.clone();
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name(PARSER_THREAD.to_string())
         .spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| parse(&bytes, &flag)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| work(&flag)));
             let _ = sender.send(outcome);
         });
     if let Err(e) = spawned {
@@ -883,6 +892,24 @@ mod tests {
         raised.first_raised = true;
         assert_eq!(note_label(&raised, Some(4)), Some(("12".into(), 2)));
         assert_eq!(note_label(&line("1.5 million", 8.0), None), None);
+    }
+
+    #[test]
+    fn a_panicking_or_endless_parse_is_an_error_not_a_crash_or_hang() {
+        let panicked = isolated::<()>(Duration::from_secs(5), |_| panic!("unexpected smask"));
+        assert_eq!(
+            panicked,
+            Err(PdfError::ParserPanic("unexpected smask".into()))
+        );
+        let started = std::time::Instant::now();
+        let endless = isolated::<()>(Duration::from_millis(200), |cancelled| {
+            while !cancelled.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(())
+        });
+        assert_eq!(endless, Err(PdfError::TimedOut(Duration::from_millis(200))));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
