@@ -499,22 +499,21 @@ fn parse_story(
                         }
                     }
                     Some("end") => {
-                        if let Some(field) = fields.pop() {
-                            if let (Some(url), Some((paragraph, start))) =
+                        if let Some(field) = fields.pop()
+                            && let (Some(url), Some((paragraph, start))) =
                                 (field.url, field.result_start)
-                            {
-                                // A result spanning paragraphs is cited where it ends.
-                                let start = if paragraph == story.paragraphs.len() {
-                                    start
-                                } else {
-                                    0
-                                };
-                                current.links.push(ParagraphLink {
-                                    range: start..current.text.len(),
-                                    url,
-                                    form: LinkForm::HtmlHref,
-                                });
-                            }
+                        {
+                            // A result spanning paragraphs is cited where it ends.
+                            let start = if paragraph == story.paragraphs.len() {
+                                start
+                            } else {
+                                0
+                            };
+                            current.links.push(ParagraphLink {
+                                range: start..current.text.len(),
+                                url,
+                                form: LinkForm::HtmlHref,
+                            });
                         }
                     }
                     _ => {}

@@ -310,11 +310,12 @@ fn find_un_symbols(text: &str, found: &mut Vec<Identifier>) {
             let mut span_end = abs + part.len();
             // "S/RES/853 (1993)": the year is part of a Security Council
             // resolution's symbol.
-            if part.starts_with("S/RES/") && end == whole.len() {
-                if let Some(year) = YEAR_SUFFIX.captures(&text[span_end..]) {
-                    value = format!("{part} ({})", &year[1]);
-                    span_end += year[0].len();
-                }
+            if part.starts_with("S/RES/")
+                && end == whole.len()
+                && let Some(year) = YEAR_SUFFIX.captures(&text[span_end..])
+            {
+                value = format!("{part} ({})", &year[1]);
+                span_end += year[0].len();
             }
             found.push(un_symbol(abs..span_end, value));
         }

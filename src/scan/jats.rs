@@ -63,13 +63,11 @@ pub fn extract(source: &str) -> Extraction {
             }
         };
         match event {
-            Event::DocType(d) => {
-                if d.contains("<!ENTITY") {
-                    extraction.warnings.push((
-                        Some(before),
-                        "the DTD declares entities; they were not expanded".to_string(),
-                    ));
-                }
+            Event::DocType(d) if d.contains("<!ENTITY") => {
+                extraction.warnings.push((
+                    Some(before),
+                    "the DTD declares entities; they were not expanded".to_string(),
+                ));
             }
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_string();
@@ -142,11 +140,11 @@ pub fn extract(source: &str) -> Extraction {
                     if let Some(href) = attribute(&e, "href") {
                         push_link(&mut extraction, &note, before, href, None, None);
                     }
-                } else if name.as_ref() == "xref" {
-                    if let Some(rid) = attribute(&e, "rid") {
-                        for rid in rid.split_whitespace() {
-                            xrefs.push((rid.to_string(), before));
-                        }
+                } else if name.as_ref() == "xref"
+                    && let Some(rid) = attribute(&e, "rid")
+                {
+                    for rid in rid.split_whitespace() {
+                        xrefs.push((rid.to_string(), before));
                     }
                 }
             }
@@ -192,22 +190,20 @@ pub fn extract(source: &str) -> Extraction {
                     let link = links.pop().expect("checked above");
                     let text = collapse(&link.text);
                     match (link.pub_id, link.href) {
-                        (Some(kind), _) => {
-                            if !text.is_empty() {
-                                let url = resolver_url(kind, &text);
-                                let form = LinkForm::Identifier;
-                                push_link(
-                                    &mut extraction,
-                                    &note,
-                                    link.start,
-                                    url,
-                                    Some(text.clone()),
-                                    Some(form),
-                                );
-                                if let Some(l) = extraction.links.last_mut() {
-                                    l.derived_from = Some(text);
-                                    l.link_text = None;
-                                }
+                        (Some(kind), _) if !text.is_empty() => {
+                            let url = resolver_url(kind, &text);
+                            let form = LinkForm::Identifier;
+                            push_link(
+                                &mut extraction,
+                                &note,
+                                link.start,
+                                url,
+                                Some(text.clone()),
+                                Some(form),
+                            );
+                            if let Some(l) = extraction.links.last_mut() {
+                                l.derived_from = Some(text);
+                                l.link_text = None;
                             }
                         }
                         (None, Some(href)) => {
@@ -229,10 +225,9 @@ pub fn extract(source: &str) -> Extraction {
                     }
                 } else if note.is_some()
                     && matches!(name, "p" | "title" | "mixed-citation" | "element-citation")
+                    && let Some(open) = note.as_mut()
                 {
-                    if let Some(open) = note.as_mut() {
-                        open.text.push(' ');
-                    }
+                    open.text.push(' ');
                 }
             }
             Event::Eof => break,

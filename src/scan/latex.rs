@@ -107,14 +107,14 @@ impl<'a> Scanner<'a> {
     fn run(&mut self) {
         let mut text_start = 0;
         while self.pos < self.bytes.len() {
-            if let Some((_, end)) = self.note {
-                if self.pos >= end {
-                    self.flush_text(text_start, end);
-                    self.close_note();
-                    self.pos = self.pos.max(end + 1);
-                    text_start = self.pos;
-                    continue;
-                }
+            if let Some((_, end)) = self.note
+                && self.pos >= end
+            {
+                self.flush_text(text_start, end);
+                self.close_note();
+                self.pos = self.pos.max(end + 1);
+                text_start = self.pos;
+                continue;
             }
             match self.bytes[self.pos] {
                 b'%' => {
@@ -239,10 +239,10 @@ impl<'a> Scanner<'a> {
                     let text = self
                         .skip_spaces_then_group()
                         .map(|r| plain_text(&self.src[r]));
-                    if let Some(t) = &text {
-                        if self.note.is_some() {
-                            self.note_text.push_str(t);
-                        }
+                    if let Some(t) = &text
+                        && self.note.is_some()
+                    {
+                        self.note_text.push_str(t);
                     }
                     self.push_link(start..self.pos, url, text, LinkForm::Inline);
                 }
@@ -463,14 +463,13 @@ fn unescape_url(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
     let mut chars = url.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next) = chars.peek() {
-                if "%#_&~$".contains(next) {
-                    out.push(next);
-                    chars.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && "%#_&~$".contains(next)
+        {
+            out.push(next);
+            chars.next();
+            continue;
         }
         out.push(c);
     }

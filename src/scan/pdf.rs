@@ -180,10 +180,11 @@ impl Collector<'_> {
     }
 
     fn rule(&mut self, x0: f64, y0: f64, x1: f64, y1: f64) {
-        if (y0 - y1).abs() < 1.5 && (x1 - x0).abs() > 20.0 {
-            if let Some(page) = self.page() {
-                page.rules.push(((y0 + y1) / 2.0, x0.min(x1), x0.max(x1)));
-            }
+        if (y0 - y1).abs() < 1.5
+            && (x1 - x0).abs() > 20.0
+            && let Some(page) = self.page()
+        {
+            page.rules.push(((y0 + y1) / 2.0, x0.min(x1), x0.max(x1)));
         }
     }
 }
@@ -424,10 +425,11 @@ fn lines_of(page: &PageData) -> Vec<Line> {
             let mut in_first_word = true;
             let mut xs = Vec::with_capacity(group.len());
             for g in &group {
-                if let Some(end) = last_end {
-                    if g.x > end + g.size.max(1.0) * 0.15 && !text.ends_with(' ') {
-                        text.push(' ');
-                    }
+                if let Some(end) = last_end
+                    && g.x > end + g.size.max(1.0) * 0.15
+                    && !text.ends_with(' ')
+                {
+                    text.push(' ');
                 }
                 if g.text.trim().is_empty() || text.ends_with(' ') && !text.trim().is_empty() {
                     in_first_word = false;
@@ -792,13 +794,12 @@ fn url_continues(so_far: &str, next: &str) -> Continuation {
     }
     // A hyphen at a line break between two letters, in a URL that has no
     // other hyphen, is the typesetter's, not the URL's.
-    if last_token.ends_with('-') {
-        let before = last_token[..last_token.len() - 1].chars().next_back();
+    if let Some(head) = last_token.strip_suffix('-') {
+        let before = head.chars().next_back();
         let after = first_token.chars().next();
         let letters =
             before.is_some_and(|c| c.is_alphabetic()) && after.is_some_and(|c| c.is_lowercase());
-        let other_hyphens =
-            last_token[..last_token.len() - 1].contains('-') || first_token.contains('-');
+        let other_hyphens = head.contains('-') || first_token.contains('-');
         if letters && !other_hyphens {
             return Continuation::DropHyphen;
         }
