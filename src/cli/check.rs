@@ -565,7 +565,10 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
 /// folder walk of `linkrot scan` (ignore files, format sniffing, size limit).
 fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)> {
     walk::check_inputs(&args.paths)?;
-    let scan_options = ScanOptions { scope: args.scope };
+    let scan_options = ScanOptions {
+        scope: args.scope,
+        ..ScanOptions::default()
+    };
     let mut documents = Vec::new();
     let mut citations = Vec::new();
     walk::scan_inputs(
