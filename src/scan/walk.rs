@@ -136,7 +136,17 @@ fn format_by_extension(path: &Path) -> Option<Format> {
     }
 }
 
-/// Whether an `.xml` file is a JATS article (its DTD or root says so).
+/// Whether a LaTeX source: a document class or a document environment.
+fn looks_like_latex(text: &str) -> bool {
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    head.contains("\\documentclass") || head.contains("\\begin{document}")
+}
+
+/// Whether an XML text is a JATS article (its DTD or root says so).
 fn looks_like_jats(text: &str) -> bool {
     let mut end = text.len().min(4096);
     while !text.is_char_boundary(end) {
@@ -478,7 +488,11 @@ fn decode_utf16(bytes: &[u8]) -> Option<String> {
 
 /// Guesses the format of a text with no telling extension.
 pub fn sniff(text: &str) -> Format {
-    if looks_like_html(text) {
+    if looks_like_jats(text) {
+        Format::Jats
+    } else if looks_like_latex(text) {
+        Format::Latex
+    } else if looks_like_html(text) {
         Format::Html
     } else if looks_like_markdown(text) {
         Format::Markdown
@@ -686,6 +700,16 @@ mod tests {
     #[test]
     fn sniffing_tells_html_markdown_and_text_apart() {
         assert_eq!(sniff("  <!DOCTYPE html><p>x"), Format::Html);
+        assert_eq!(
+            sniff(
+                "<?xml version=\"1.0\"?>\n<!DOCTYPE article PUBLIC \"-//NLM//DTD JATS (Z39.96) Journal Publishing DTD v1.2//EN\" \"x.dtd\">"
+            ),
+            Format::Jats
+        );
+        assert_eq!(
+            sniff("\\documentclass{article}\n\\begin{document}"),
+            Format::Latex
+        );
         assert_eq!(sniff("Text[^1].\n\n[^1]: Note."), Format::Markdown);
         assert_eq!(sniff("Body\n<sup>1</sup> A note"), Format::Markdown);
         assert_eq!(sniff("See [the report](https://x.org)."), Format::Markdown);
