@@ -46,6 +46,7 @@ fn docx_notes_links_and_identifiers() {
     let labels: Vec<_> = scanned.footnotes.iter().map(|f| f.label.as_str()).collect();
     assert_eq!(labels, ["1", "2", "3", "i"]);
     assert_eq!(scanned.footnotes[2].text, "Ibid.");
+    assert_eq!(scanned.footnotes[2].repeats.as_deref(), Some("2"));
     assert_eq!(
         rows(&scanned.citations),
         owned(&[
@@ -54,6 +55,12 @@ fn docx_notes_links_and_identifiers() {
             ("1", "https://undocs.org/S/2021/429", Some("S/2021/429")),
             (
                 "2",
+                "https://bare.example/docs/western_azerbaijan_community_sends_letter_to_unesco_director_general-2545088",
+                None
+            ),
+            // "Ibid." cites what footnote 2 cites.
+            (
+                "3",
                 "https://bare.example/docs/western_azerbaijan_community_sends_letter_to_unesco_director_general-2545088",
                 None
             ),

@@ -114,6 +114,9 @@ fn every_format_in_a_folder() {
         pairs(&[
             ("1", "https://tex.example/a%20b"),
             ("1", "https://doi.org/10.1000/182"),
+            // \footnote{Ibid.} cites what note 1 cites.
+            ("2", "https://tex.example/a%20b"),
+            ("2", "https://doi.org/10.1000/182"),
         ])
     );
     let tex_rows: Vec<&Value> = rows
@@ -125,7 +128,7 @@ fn every_format_in_a_folder() {
         .into_iter()
         .map(|(note, _)| note)
         .collect();
-    assert_eq!(docx_notes, ["1", "1", "1", "2", "i"]);
+    assert_eq!(docx_notes, ["1", "1", "1", "2", "3", "i"]);
     let pdf: Vec<&Value> = rows
         .iter()
         .filter(|r| field(r, "document").ends_with("notes.pdf"))
@@ -146,9 +149,9 @@ fn no_identifiers_lists_only_written_urls() {
     write(&path, &fixture("notes.docx"));
     let (rows, _) = scan(&["--no-identifiers", path.to_str().unwrap()]);
     assert!(rows.iter().all(|r| field(r, "form") != "identifier"));
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     let (rows, _) = scan(&["--no-identifiers", "--identifiers", path.to_str().unwrap()]);
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 6);
 }
 
 #[test]
@@ -205,7 +208,7 @@ fn hostile_and_damaged_documents_are_warnings_naming_them() {
     warning("f-truncated.pdf", "PDF");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(urls(&rows, "g-fine.docx").len(), 5);
+    assert_eq!(urls(&rows, "g-fine.docx").len(), 6);
     assert_eq!(
         urls(&rows, "d-laughs.jats"),
         pairs(&[("1", "https://laughs.example/")])
