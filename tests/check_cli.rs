@@ -320,3 +320,55 @@ fn per_host_limits_hold_for_made_up_hosts() {
     assert!(server.peak_total() <= 6);
     assert_eq!(server.requests().len(), 48);
 }
+
+/// An "Ibid." note is reported with the verdict of the note it repeats,
+/// `via` naming that note; identifiers become checkable rows too.
+#[test]
+fn repeating_notes_show_the_repeated_verdict_via_it() {
+    let server = TestServer::start(routes());
+    let doc = format!(
+        "Claims.[^1] [^2] [^3] [^4]\n\
+         \n\
+         [^1]: Agency, \"Old page\". Available at <{gone}>.\n\
+         [^2]: Ibid.\n\
+         [^3]: Ministry report at <{ok}>.\n\
+         [^4]: Id.\n",
+        gone = server.url("/gone"),
+        ok = server.url("/report"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_doc(dir.path(), &doc);
+    check_cmd()
+        .arg(&path)
+        .arg("--output")
+        .arg(dir.path())
+        .arg("--quiet")
+        .assert()
+        .code(1);
+    let mut reader = csv::Reader::from_path(dir.path().join("linkrot.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[col("footnote")].to_string(),
+                r[col("verdict")].to_string(),
+                r[col("via")].to_string(),
+            )
+        })
+        .collect();
+    let gone_verdict = rows[0].1.clone();
+    let ok_verdict = rows[2].1.clone();
+    assert_ne!(gone_verdict, ok_verdict);
+    assert_eq!(
+        rows,
+        [
+            ("1".to_string(), gone_verdict.clone(), String::new()),
+            ("2".to_string(), gone_verdict, "1".to_string()),
+            ("3".to_string(), ok_verdict.clone(), String::new()),
+            ("4".to_string(), ok_verdict, "3".to_string()),
+        ]
+    );
+}

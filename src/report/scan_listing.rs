@@ -355,6 +355,7 @@ mod tests {
             span: 0..1,
             page: None,
             derived_from: None,
+            via: None,
         };
         ScannedDocument {
             document: doc.clone(),

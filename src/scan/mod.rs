@@ -214,6 +214,10 @@ pub struct Citation {
     /// For a URL derived from an identifier: the identifier as written
     /// (`doi:10.1000/182`, `A/79/387`); `None` for a URL written as such.
     pub derived_from: Option<String>,
+    /// For a citation a repeating note ("Ibid.", "supra note 7") takes over
+    /// from the note it repeats: that note's label. Its row shows that
+    /// note's URL and verdict.
+    pub via: Option<String>,
 }
 
 /// A problem worth telling the user about that does not stop the scan.
@@ -388,6 +392,7 @@ fn cite_repeated_notes(
                 line,
                 column,
                 footnote: Some(note.clone()),
+                via: Some(original.label.clone()),
                 span: start..start,
                 ..c.clone()
             })
@@ -511,6 +516,7 @@ pub fn assemble(
                 span: link.span,
                 page,
                 derived_from: link.derived_from,
+                via: None,
             }
         })
         .collect();
