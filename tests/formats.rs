@@ -135,6 +135,21 @@ fn pdf_annotations_and_footnotes_with_their_page() {
 }
 
 #[test]
+fn an_encrypted_pdf_is_a_warning_saying_so() {
+    let scanned = scan_bytes(
+        Arc::from("locked.pdf"),
+        &fixture("notes-encrypted.pdf"),
+        Format::Pdf,
+        &ScanOptions::default(),
+    );
+    assert!(scanned.citations.is_empty());
+    assert_eq!(
+        scanned.warnings[0].to_string(),
+        "locked.pdf: encrypted PDF (needs a password): cannot read its text"
+    );
+}
+
+#[test]
 fn damaged_files_are_warnings_naming_the_file() {
     let docx = fixture("notes.docx");
     let pdf = fixture("notes.pdf");

@@ -478,7 +478,8 @@ pub fn assemble(
         let repeats = repeats::repeated_label(&found.text, &notes);
         notes.push(Footnote {
             label: found.label.clone(),
-            line: index.line(found.start),
+            // On a paged format, the line on the note's page.
+            line: locate(found.start).1,
             reference_lines,
             text: found.text.clone(),
             repeats,
