@@ -266,12 +266,12 @@ impl<'a> Scanner<'a> {
                 }
             }
             "verb" => {
-                // \verb|…|: any delimiter, no braces.
-                if let Some(&delim) = self.bytes.get(self.pos) {
-                    let from = self.pos + 1;
-                    let end = memchr::memchr(delim, &self.bytes[from.min(self.bytes.len())..])
-                        .map_or(self.bytes.len(), |i| from + i + 1);
-                    self.pos = end.min(self.bytes.len());
+                // \verb|…|: any delimiter (a character, maybe not ASCII), no braces.
+                if let Some(delim) = self.src[self.pos..].chars().next() {
+                    let from = self.pos + delim.len_utf8();
+                    self.pos = self.src[from..]
+                        .find(delim)
+                        .map_or(self.bytes.len(), |i| from + i + delim.len_utf8());
                 }
             }
             "begin" => {
@@ -652,6 +652,12 @@ mod tests {
         let labels: Vec<_> = ex.footnotes.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(labels, ["1", "7", "2"]);
         assert_eq!(urls(&ex), [(Some(2), "https://m.example/")]);
+    }
+
+    #[test]
+    fn verbatim_text_is_skipped_whatever_its_delimiter() {
+        let ex = extract("\\footnote{\\verb\u{e9}https://no.example/\u{e9} https://yes.example/ \\verb\u{e9}open}");
+        assert_eq!(urls(&ex), [(Some(0), "https://yes.example/")]);
     }
 
     #[test]
