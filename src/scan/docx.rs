@@ -258,12 +258,17 @@ impl Numbering {
             NoteKind::Footnote => &self.footnote,
             NoteKind::Endnote => &self.endnote,
         };
-        format_number(&format.format, format.start + position)
+        format_number(&format.format, format.start.saturating_add(position))
     }
 }
 
 /// A note number as Word shows it in a numbering format.
 fn format_number(format: &str, n: usize) -> String {
+    // Letters and symbols repeat with the number: keep a hostile numStart
+    // from asking for a huge label.
+    if n > 10_000 {
+        return n.to_string();
+    }
     match format {
         "lowerRoman" => roman(n).to_lowercase(),
         "upperRoman" => roman(n),
@@ -505,7 +510,7 @@ fn parse_story(
                         {
                             // A result spanning paragraphs is cited where it ends.
                             let start = if paragraph == story.paragraphs.len() {
-                                start
+                                start.min(current.text.len())
                             } else {
                                 0
                             };

@@ -656,7 +656,9 @@ mod tests {
 
     #[test]
     fn verbatim_text_is_skipped_whatever_its_delimiter() {
-        let ex = extract("\\footnote{\\verb\u{e9}https://no.example/\u{e9} https://yes.example/ \\verb\u{e9}open}");
+        let ex = extract(
+            "\\footnote{\\verb\u{e9}https://no.example/\u{e9} https://yes.example/ \\verb\u{e9}open}",
+        );
         assert_eq!(urls(&ex), [(Some(0), "https://yes.example/")]);
     }
 
