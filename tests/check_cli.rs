@@ -372,3 +372,64 @@ fn repeating_notes_show_the_repeated_verdict_via_it() {
         ]
     );
 }
+
+/// `linkrot check` reads DOCX too: a footnote's hyperlink and a typed URL
+/// are checked, and the report numbers the notes as Word shows them.
+#[test]
+fn docx_footnotes_are_checked() {
+    use std::io::Write;
+    let server = TestServer::start(routes());
+    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
+    let document = format!(
+        r#"<w:document {W}><w:body><w:p><w:r><w:t>Claim.</w:t></w:r><w:r><w:footnoteReference w:id="4"/></w:r><w:r><w:footnoteReference w:id="2"/></w:r></w:p></w:body></w:document>"#
+    );
+    let footnotes = format!(
+        r#"<w:footnotes {W}><w:footnote w:id="2"><w:p><w:r><w:t>Old page at {gone}.</w:t></w:r></w:p></w:footnote><w:footnote w:id="4"><w:p><w:hyperlink r:id="rId1"><w:r><w:t>the report</w:t></w:r></w:hyperlink></w:p></w:footnote></w:footnotes>"#,
+        gone = server.url("/gone")
+    );
+    let rels = format!(
+        r#"<Relationships><Relationship Id="rId1" Target="{}" TargetMode="External"/></Relationships>"#,
+        server.url("/report")
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, content) in [
+        ("word/document.xml", &document),
+        ("word/footnotes.xml", &footnotes),
+        ("word/_rels/footnotes.xml.rels", &rels),
+    ] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("letter.docx");
+    std::fs::write(&path, zip.finish().unwrap().into_inner()).unwrap();
+    check_cmd()
+        .arg(&path)
+        .arg("--output")
+        .arg(dir.path())
+        .arg("--quiet")
+        .assert()
+        .code(1);
+    let mut reader = csv::Reader::from_path(dir.path().join("linkrot.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[col("footnote")].to_string(),
+                r[col("url")].to_string(),
+                r[col("status")].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("1".to_string(), server.url("/report"), "200".to_string()),
+            ("2".to_string(), server.url("/gone"), "410".to_string()),
+        ]
+    );
+}

@@ -160,7 +160,7 @@ fn looks_like_jats(text: &str) -> bool {
 
 /// The binary formats, told by their first bytes: a PDF header anywhere in
 /// the first KiB, or a zip (or an encrypted Office file) with a Word part.
-fn binary_format(bytes: &[u8], path: Option<&Path>) -> Option<Format> {
+pub fn binary_format(bytes: &[u8], path: Option<&Path>) -> Option<Format> {
     const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     let head = &bytes[..bytes.len().min(1024)];
     if memchr::memmem::find(head, b"%PDF-").is_some() {
