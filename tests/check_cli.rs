@@ -126,6 +126,9 @@ fn csv_report_has_every_column_in_document_order() {
             "robust_link",
             "reason",
             "drift",
+            "via",
+            "page",
+            "derived_from",
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
