@@ -134,6 +134,9 @@ fn csv_report_has_every_column_in_document_order() {
             "consecutive_failures",
             "dead_since",
             "source",
+            "via",
+            "page",
+            "derived_from",
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -327,4 +330,117 @@ fn per_host_limits_hold_for_made_up_hosts() {
     assert!(peaks.values().all(|&p| p <= 2), "{peaks:?}");
     assert!(server.peak_total() <= 6);
     assert_eq!(server.requests().len(), 48);
+}
+
+/// An "Ibid." note is reported with the verdict of the note it repeats,
+/// `via` naming that note; identifiers become checkable rows too.
+#[test]
+fn repeating_notes_show_the_repeated_verdict_via_it() {
+    let server = TestServer::start(routes());
+    let doc = format!(
+        "Claims.[^1] [^2] [^3] [^4]\n\
+         \n\
+         [^1]: Agency, \"Old page\". Available at <{gone}>.\n\
+         [^2]: Ibid.\n\
+         [^3]: Ministry report at <{ok}>.\n\
+         [^4]: Id.\n",
+        gone = server.url("/gone"),
+        ok = server.url("/report"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_doc(dir.path(), &doc);
+    check_cmd()
+        .arg(&path)
+        .arg("--output")
+        .arg(dir.path())
+        .arg("--quiet")
+        .assert()
+        .code(1);
+    let mut reader = csv::Reader::from_path(dir.path().join("linkrot.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[col("footnote")].to_string(),
+                r[col("verdict")].to_string(),
+                r[col("via")].to_string(),
+            )
+        })
+        .collect();
+    let gone_verdict = rows[0].1.clone();
+    let ok_verdict = rows[2].1.clone();
+    assert_ne!(gone_verdict, ok_verdict);
+    assert_eq!(
+        rows,
+        [
+            ("1".to_string(), gone_verdict.clone(), String::new()),
+            ("2".to_string(), gone_verdict, "1".to_string()),
+            ("3".to_string(), ok_verdict.clone(), String::new()),
+            ("4".to_string(), ok_verdict, "3".to_string()),
+        ]
+    );
+}
+
+/// `linkrot check` reads DOCX too: a footnote's hyperlink and a typed URL
+/// are checked, and the report numbers the notes as Word shows them.
+#[test]
+fn docx_footnotes_are_checked() {
+    use std::io::Write;
+    let server = TestServer::start(routes());
+    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
+    let document = format!(
+        r#"<w:document {W}><w:body><w:p><w:r><w:t>Claim.</w:t></w:r><w:r><w:footnoteReference w:id="4"/></w:r><w:r><w:footnoteReference w:id="2"/></w:r></w:p></w:body></w:document>"#
+    );
+    let footnotes = format!(
+        r#"<w:footnotes {W}><w:footnote w:id="2"><w:p><w:r><w:t>Old page at {gone}.</w:t></w:r></w:p></w:footnote><w:footnote w:id="4"><w:p><w:hyperlink r:id="rId1"><w:r><w:t>the report</w:t></w:r></w:hyperlink></w:p></w:footnote></w:footnotes>"#,
+        gone = server.url("/gone")
+    );
+    let rels = format!(
+        r#"<Relationships><Relationship Id="rId1" Target="{}" TargetMode="External"/></Relationships>"#,
+        server.url("/report")
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, content) in [
+        ("word/document.xml", &document),
+        ("word/footnotes.xml", &footnotes),
+        ("word/_rels/footnotes.xml.rels", &rels),
+    ] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("letter.docx");
+    std::fs::write(&path, zip.finish().unwrap().into_inner()).unwrap();
+    check_cmd()
+        .arg(&path)
+        .arg("--output")
+        .arg(dir.path())
+        .arg("--quiet")
+        .assert()
+        .code(1);
+    let mut reader = csv::Reader::from_path(dir.path().join("linkrot.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[col("footnote")].to_string(),
+                r[col("url")].to_string(),
+                r[col("status")].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("1".to_string(), server.url("/report"), "200".to_string()),
+            ("2".to_string(), server.url("/gone"), "410".to_string()),
+        ]
+    );
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
-const COLUMNS: &str = "document,line,column,footnote,footnote_line,reference_lines,citation,link_text,raw_url,url,form,kind,scope,repeats,text_url_mismatch";
+const COLUMNS: &str = "document,line,column,footnote,footnote_line,reference_lines,citation,link_text,raw_url,url,form,kind,scope,repeats,text_url_mismatch,page,derived_from";
 
 fn linkrot() -> Command {
     assert_cmd::cargo::cargo_bin_cmd!("linkrot")
@@ -64,7 +64,7 @@ fn pandoc_footnotes_with_citation_text_and_positions() {
                 "1",
                 "https://azerbaijan.un.org/en/248051-un-team-completes-mission-karabakh"
             ),
-            ("2", "#"),
+            ("2", "https://undocs.org/A/75/872"),
         ])
     );
     let first = &rows[0];
@@ -81,8 +81,11 @@ fn pandoc_footnotes_with_citation_text_and_positions() {
     assert_eq!(field(first, "scope"), "footnote");
     let second = &rows[1];
     assert_eq!(field(second, "citation"), "Resolution A/75/872 & annex.");
+    // The placeholder link's text is a UN symbol: it becomes checkable.
     assert_eq!(field(second, "link_text"), "A/75/872");
-    assert_eq!(field(second, "kind"), "placeholder");
+    assert_eq!(field(second, "kind"), "web");
+    assert_eq!(field(second, "form"), "identifier");
+    assert_eq!(field(second, "derived_from"), "A/75/872");
     assert_eq!(second["reference_lines"], serde_json::json!([6]));
 }
 
@@ -97,7 +100,7 @@ fn scope_all_adds_body_links_but_not_note_references() {
                 "1",
                 "https://azerbaijan.un.org/en/248051-un-team-completes-mission-karabakh"
             ),
-            ("2", "#"),
+            ("2", "https://undocs.org/A/75/872"),
         ])
     );
     assert_eq!(field(&rows[0], "scope"), "body");
@@ -448,10 +451,7 @@ fn binary_files_are_skipped_with_a_warning() {
         ),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("paper.pdf: skipped: binary file (application/pdf)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("paper.pdf: not a readable PDF"), "{stderr}");
     assert!(
         stderr.contains("nul.txt: skipped: binary file (contains NUL bytes)"),
         "{stderr}"

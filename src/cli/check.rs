@@ -47,6 +47,15 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "footnotes")]
     pub scope: ScopeFilter,
 
+    /// Turn identifiers (DOIs, UN symbols, arXiv, Handles, PubMed IDs) into
+    /// resolver links and check them [default].
+    #[arg(long, overrides_with = "no_identifiers")]
+    pub identifiers: bool,
+
+    /// Leave identifiers as text: check only URLs written as such.
+    #[arg(long, overrides_with = "identifiers")]
+    pub no_identifiers: bool,
+
     /// Folder for reports (the CSV goes to DIR/linkrot.csv).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub output: PathBuf,
@@ -700,7 +709,11 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
 /// folder walk of `linkrot scan` (ignore files, format sniffing, size limit).
 fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)> {
     walk::check_inputs(&args.paths)?;
-    let scan_options = ScanOptions { scope: args.scope };
+    let scan_options = ScanOptions {
+        scope: args.scope,
+        identifiers: !args.no_identifiers,
+        ..ScanOptions::default()
+    };
     let mut documents = Vec::new();
     let mut citations = Vec::new();
     walk::scan_inputs(

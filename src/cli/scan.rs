@@ -13,14 +13,23 @@ use super::{EXIT_OK, EXIT_USAGE};
 /// Arguments of `linkrot scan`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Folders are walked recursively for .md, .markdown, .mdown, .txt, .text, .html, .htm and \
-.xhtml files (and .pdf/.docx/.odt/.epub, reported as not supported yet), in file-name \
-order. Files named on the command line are read whatever their extension; their format \
-is then guessed from their content, and a .txt file that is Markdown is read as Markdown.
+Folders are walked recursively for .md, .markdown, .mdown, .txt, .text, .html, .htm, \
+.xhtml, .docx, .pdf, .tex, .latex, .ltx, .nxml and .jats files (and .doc/.odt/.epub, \
+reported as not supported yet), in file-name order. Files named on the command line are \
+read whatever their extension; their format is then guessed from their content (PDF and \
+DOCX by their first bytes, JATS .xml by its DTD), and a .txt file that is Markdown is read \
+as Markdown. DOCX rows number paragraphs in place of lines; PDF rows give the page and \
+the line on that page. LaTeX \\cite keys in notes are looked up in the .bib files named by \
+\\bibliography or \\addbibresource, relative to the .tex file.
+
+Identifiers in notes (DOIs, UN document symbols and resolutions, arXiv IDs, Handles, \
+PMIDs, PMCIDs) become resolver links (doi.org, undocs.org, ...) with form `identifier` and \
+the identifier as written in `derived_from`; a placeholder link whose text is an \
+identifier is replaced by them. --no-identifiers turns this off.
 
 One row per (document, footnote, URL), in document order. CSV columns and JSON fields: \
 document, line, column, footnote, footnote_line, reference_lines, citation, link_text, \
-raw_url, url, form, kind, scope, repeats, text_url_mismatch. JSON is an array with one \
+raw_url, url, form, kind, scope, repeats, text_url_mismatch, page, derived_from. JSON is an array with one \
 object per line.
 
 Warnings (binary, unreadable, oversized or badly encoded files, notes referenced but \
@@ -55,6 +64,27 @@ pub struct ScanArgs {
     /// K, M, G (KiB, MiB, GiB) or KB, MB, GB.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub max_file_size: u64,
+
+    /// Turn identifiers (DOIs, UN symbols, arXiv, Handles, PubMed IDs) into
+    /// resolver links [default].
+    #[arg(long, overrides_with = "no_identifiers")]
+    pub identifiers: bool,
+
+    /// Leave identifiers as text: list only URLs written as such.
+    #[arg(long, overrides_with = "identifiers")]
+    pub no_identifiers: bool,
+
+    /// Give up on a PDF (with a warning) after this many seconds of parsing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
+    pub pdf_timeout: f64,
+}
+
+/// Parses `--pdf-timeout`: a positive number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 /// Parses `--max-file-size`: `1000`, `512K`, `64MiB`, `2MB`, `1G`.
@@ -105,7 +135,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         stdin_format: args.stdin_format,
         max_file_size: args.max_file_size,
     };
-    let scan_options = ScanOptions { scope: args.scope };
+    let scan_options = ScanOptions {
+        scope: args.scope,
+        identifiers: !args.no_identifiers,
+        pdf_time_limit: std::time::Duration::from_secs_f64(args.pdf_timeout),
+    };
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let result = ListingWriter::new(format, out).and_then(|mut listing| {
         walk::scan_inputs(&args.paths, &walk_options, &scan_options, |outcome| {

@@ -341,6 +341,24 @@ pub const COLUMNS: &[Column] = &[
         },
         csv: None,
     },
+    Column {
+        name: "via",
+        doc: "For a note that only repeats another (\"Ibid.\", \"Id.\", \"supra note 7\"): the label of the note it repeats; the row shows that note's URL and verdict.",
+        value: |r| opt(r.citation.via.clone()),
+        csv: None,
+    },
+    Column {
+        name: "page",
+        doc: "1-based page, for PDF documents; `line` then counts from the top of that page.",
+        value: |r| opt(r.citation.page),
+        csv: None,
+    },
+    Column {
+        name: "derived_from",
+        doc: "For a URL derived from an identifier (a DOI, UN symbol, arXiv ID, Handle, PMID or PMCID): the identifier as written.",
+        value: |r| opt(r.citation.derived_from.clone()),
+        csv: None,
+    },
 ];
 
 /// The `reason` cell: the result's reasons, plus `missing_fragment` when

@@ -261,6 +261,9 @@ pub(crate) mod test_rows {
                 kind: UrlKind::Web,
                 text_url_mismatch: None,
                 span: 0..url.len(),
+                page: None,
+                derived_from: None,
+                via: None,
             },
             result: Arc::new(CheckResult {
                 url: url.to_string(),

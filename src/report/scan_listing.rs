@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::scan::{Citation, ScannedDocument};
 
 /// Columns of the CSV listing (and fields of each JSON object), in order.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "document",
     "line",
     "column",
@@ -32,6 +32,8 @@ pub const COLUMNS: [&str; 15] = [
     "scope",
     "repeats",
     "text_url_mismatch",
+    "page",
+    "derived_from",
 ];
 
 /// Output formats of the listing.
@@ -63,6 +65,8 @@ struct JsonRow<'a> {
     scope: &'a str,
     repeats: Option<&'a str>,
     text_url_mismatch: Option<&'a str>,
+    page: Option<usize>,
+    derived_from: Option<&'a str>,
 }
 
 impl<'a> JsonRow<'a> {
@@ -84,11 +88,13 @@ impl<'a> JsonRow<'a> {
             scope: c.scope.as_str(),
             repeats: note.and_then(|f| f.repeats.as_deref()),
             text_url_mismatch: c.text_url_mismatch.as_deref(),
+            page: c.page,
+            derived_from: c.derived_from.as_deref(),
         }
     }
 }
 
-fn csv_record(c: &Citation) -> [String; 15] {
+fn csv_record(c: &Citation) -> [String; 17] {
     let note = c.footnote.as_deref();
     let opt = |s: Option<&str>| s.unwrap_or_default().to_string();
     [
@@ -114,6 +120,8 @@ fn csv_record(c: &Citation) -> [String; 15] {
         c.scope.as_str().to_string(),
         opt(note.and_then(|f| f.repeats.as_deref())),
         opt(c.text_url_mismatch.as_deref()),
+        c.page.map(|p| p.to_string()).unwrap_or_default(),
+        opt(c.derived_from.as_deref()),
     ]
 }
 
@@ -240,6 +248,14 @@ const TABLE_CITATION_CHARS: usize = 110;
 ///   body
 ///       12:1     placeholder  #  "A/79/387"
 /// ```
+/// `line:column`, or `p3:line:column` on a paged format (PDF).
+fn table_position(c: &Citation) -> String {
+    match c.page {
+        Some(page) => format!("p{page}:{}:{}", c.line, c.column),
+        None => format!("{}:{}", c.line, c.column),
+    }
+}
+
 fn write_table(out: &mut impl Write, document: &ScannedDocument) -> io::Result<()> {
     if document.citations.is_empty() {
         return Ok(());
@@ -248,7 +264,7 @@ fn write_table(out: &mut impl Write, document: &ScannedDocument) -> io::Result<(
     let position_width = document
         .citations
         .iter()
-        .map(|c| format!("{}:{}", c.line, c.column).len())
+        .map(|c| table_position(c).len())
         .max()
         .unwrap_or(0);
     let mut group: Option<Option<usize>> = None;
@@ -275,7 +291,7 @@ fn write_table(out: &mut impl Write, document: &ScannedDocument) -> io::Result<(
                 None => writeln!(out, "  body")?,
             }
         }
-        let position = format!("{}:{}", citation.line, citation.column);
+        let position = table_position(citation);
         write!(
             out,
             "      {position:<position_width$}  {:<12} {}",
@@ -286,7 +302,9 @@ fn write_table(out: &mut impl Write, document: &ScannedDocument) -> io::Result<(
                 &citation.url
             }
         )?;
-        if let Some(text) = &citation.link_text
+        if let Some(identifier) = &citation.derived_from {
+            write!(out, "  (from {})", truncate(identifier, 60))?;
+        } else if let Some(text) = &citation.link_text
             && text != &citation.url
         {
             write!(out, "  \"{}\"", truncate(text, 60))?;
@@ -335,6 +353,9 @@ mod tests {
             kind: UrlKind::Web,
             text_url_mismatch: None,
             span: 0..1,
+            page: None,
+            derived_from: None,
+            via: None,
         };
         ScannedDocument {
             document: doc.clone(),
@@ -361,11 +382,11 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "a.md,9,4,3,9,2;5,\"Agency, \"\"Title, with comma\"\", 2023.\",the text,https://x.example/a,https://x.example/a,inline,web,footnote,,"
+            "a.md,9,4,3,9,2;5,\"Agency, \"\"Title, with comma\"\", 2023.\",the text,https://x.example/a,https://x.example/a,inline,web,footnote,,,,"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "a.md,9,4,,,,,the text,https://y.example/,https://y.example/,inline,web,body,,"
+            "a.md,9,4,,,,,the text,https://y.example/,https://y.example/,inline,web,body,,,,"
         );
     }
 

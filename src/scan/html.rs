@@ -660,6 +660,7 @@ fn extract_notes(page: &Page<'_>, refs: &References) -> Extraction {
                 {
                     let link = (!refs.anchors.contains(&n)).then(|| {
                         out.links.push(FoundLink {
+                            derived_from: None,
                             span: span.clone(),
                             footnote: note.as_ref().map(|o| o.index),
                             raw_url: href.clone(),
@@ -690,6 +691,7 @@ fn extract_notes(page: &Page<'_>, refs: &References) -> Extraction {
                         let start = decoded.source_offset(hit.start());
                         let end = decoded.source_offset(hit.end()).max(start);
                         out.links.push(FoundLink {
+                            derived_from: None,
                             span: start..end,
                             footnote: note.as_ref().map(|o| o.index),
                             raw_url: hit.as_str().to_string(),

@@ -391,6 +391,7 @@ impl<'a> Scanner<'a> {
                 // the run may straddle inline notes: attribute by position
                 let owner = self.owner_at_in(&run, span.start);
                 self.links.push(FoundLink {
+                    derived_from: None,
                     raw_url: self.src[span.clone()].to_string(),
                     span,
                     footnote: owner,
@@ -500,6 +501,7 @@ impl<'a> Scanner<'a> {
                     let span = href_span(self.src, &range, &html, at, len);
                     let owner = self.owner();
                     self.links.push(FoundLink {
+                        derived_from: None,
                         span,
                         footnote: owner,
                         raw_url: href,
@@ -549,6 +551,7 @@ impl<'a> Scanner<'a> {
             self.run_skip.push(range.clone());
             let owner = self.owner();
             self.links.push(FoundLink {
+                derived_from: None,
                 span,
                 footnote: owner,
                 raw_url: href,
@@ -636,6 +639,7 @@ impl<'a> Scanner<'a> {
         self.run_skip.push(range.clone());
         let owner = self.owner();
         self.links.push(FoundLink {
+            derived_from: None,
             span,
             footnote: owner,
             raw_url,
@@ -800,6 +804,7 @@ impl<'a> Scanner<'a> {
         self.links.sort_by_key(|l| l.span.start);
         self.warnings.sort_by_key(|w| w.0);
         Extraction {
+            page_starts: Vec::new(),
             footnotes,
             links: self.links,
             warnings: self.warnings,

@@ -15,14 +15,20 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub mod docx;
 pub mod html;
+pub mod identifiers;
+pub mod jats;
+pub mod latex;
 pub mod lines;
 pub mod markdown;
+pub mod pdf;
 mod plain;
 pub mod repeats;
 pub mod text;
 pub mod url;
 pub mod walk;
+mod xml;
 
 /// Input formats linkrot understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
@@ -34,6 +40,15 @@ pub enum Format {
     Html,
     /// Plain text with an endnotes section.
     Text,
+    /// Word/LibreOffice `.docx`: footnotes, endnotes, body; read from bytes.
+    Docx,
+    /// LaTeX source: `\footnote`, `\url`, `\href`, `\cite` through `.bib` files.
+    Latex,
+    /// JATS XML articles: `<fn>` notes and `<ref-list>` references.
+    Jats,
+    /// PDF: link annotations and the notes at the foot of each page; read
+    /// from bytes.
+    Pdf,
 }
 
 impl Format {
@@ -43,7 +58,17 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Html => "html",
             Format::Text => "text",
+            Format::Docx => "docx",
+            Format::Latex => "latex",
+            Format::Jats => "jats",
+            Format::Pdf => "pdf",
         }
+    }
+
+    /// Whether the format is read from raw bytes with [`scan_bytes`] rather
+    /// than from decoded text with [`scan_document`].
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Docx | Format::Pdf)
     }
 }
 
@@ -97,6 +122,9 @@ pub enum LinkForm {
     Bare,
     /// `<a href="…">` in HTML or raw HTML inside Markdown.
     HtmlHref,
+    /// A resolver URL derived from an identifier (DOI, UN symbol, arXiv,
+    /// Handle, PubMed); the identifier as written is in `derived_from`.
+    Identifier,
 }
 
 impl LinkForm {
@@ -108,6 +136,7 @@ impl LinkForm {
             LinkForm::Autolink => "autolink",
             LinkForm::Bare => "bare",
             LinkForm::HtmlHref => "html_href",
+            LinkForm::Identifier => "identifier",
         }
     }
 }
@@ -179,6 +208,16 @@ pub struct Citation {
     /// Byte range of the URL (or link) in the source, for tools and tests.
     #[serde(skip)]
     pub span: Range<usize>,
+    /// 1-based page, for paged formats (PDF); `line` then counts from the
+    /// top of that page.
+    pub page: Option<usize>,
+    /// For a URL derived from an identifier: the identifier as written
+    /// (`doi:10.1000/182`, `A/79/387`); `None` for a URL written as such.
+    pub derived_from: Option<String>,
+    /// For a citation a repeating note ("Ibid.", "supra note 7") takes over
+    /// from the note it repeats: that note's label. Its row shows that
+    /// note's URL and verdict.
+    pub via: Option<String>,
 }
 
 /// A problem worth telling the user about that does not stop the scan.
@@ -214,6 +253,8 @@ pub struct FoundLink {
     pub link_text: Option<String>,
     /// How it was written.
     pub form: LinkForm,
+    /// For a URL derived from an identifier, the identifier as written.
+    pub derived_from: Option<String>,
 }
 
 /// A footnote as a format scanner finds it.
@@ -238,13 +279,42 @@ pub struct Extraction {
     pub links: Vec<FoundLink>,
     /// Problems found, with the byte offset they are about.
     pub warnings: Vec<(Option<usize>, String)>,
+    /// For paged formats (PDF): the byte offset where each page starts, in
+    /// order. Empty for everything else.
+    pub page_starts: Vec<usize>,
+}
+
+/// A binary document rendered as text, with what was found in it; the
+/// extraction's offsets point into `text`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// One line per paragraph.
+    pub text: String,
+    /// Footnotes, links and warnings, with offsets into `text`.
+    pub extraction: Extraction,
 }
 
 /// Options that change what a scan reports.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Footnotes only, or body too.
     pub scope: ScopeFilter,
+    /// Turn identifiers (DOIs, UN symbols, arXiv, Handles, PubMed IDs) into
+    /// resolver links; on unless `--no-identifiers`.
+    pub identifiers: bool,
+    /// How long one PDF may take to parse before it is given up on with a
+    /// warning.
+    pub pdf_time_limit: std::time::Duration,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            scope: ScopeFilter::default(),
+            identifiers: true,
+            pdf_time_limit: pdf::DEFAULT_TIME_LIMIT,
+        }
+    }
 }
 
 /// The result of scanning one document.
@@ -276,6 +346,14 @@ pub fn scan_document(
         Format::Markdown => markdown::extract(source),
         Format::Html => html::extract(source),
         Format::Text => text::extract(source),
+        // `.bib` files are named relative to the `.tex` file.
+        Format::Latex => {
+            latex::extract_with_bibliography(source, std::path::Path::new(&*document).parent())
+        }
+        Format::Jats => jats::extract(source),
+        Format::Docx | Format::Pdf => {
+            return scan_bytes(document, source.as_bytes(), format, options);
+        }
     };
     assemble(document, source, format, extraction, options)
 }
@@ -314,6 +392,7 @@ fn cite_repeated_notes(
                 line,
                 column,
                 footnote: Some(note.clone()),
+                via: Some(original.label.clone()),
                 span: start..start,
                 ..c.clone()
             })
@@ -323,16 +402,73 @@ fn cite_repeated_notes(
     }
 }
 
+/// Scans one document's raw bytes as `format`; binary formats (DOCX) are
+/// rendered to text first, text formats decoded as UTF-8 (lossily).
+///
+/// A document that cannot be read (encrypted, corrupt, a zip bomb) yields
+/// no citations and one warning saying why; it never panics.
+pub fn scan_bytes(
+    document: Arc<str>,
+    bytes: &[u8],
+    format: Format,
+    options: &ScanOptions,
+) -> ScannedDocument {
+    let rendered = match format {
+        Format::Docx => docx::extract_bytes(bytes).map_err(|e| e.to_string()),
+        Format::Pdf => {
+            pdf::extract_bytes_with_limit(bytes, options.pdf_time_limit).map_err(|e| e.to_string())
+        }
+        _ => {
+            let source = String::from_utf8_lossy(bytes);
+            return scan_document(document, &source, format, options);
+        }
+    };
+    match rendered {
+        Ok(rendered) => assemble(
+            document,
+            &rendered.text,
+            format,
+            rendered.extraction,
+            options,
+        ),
+        Err(message) => ScannedDocument {
+            warnings: vec![Warning {
+                document: document.clone(),
+                line: None,
+                message,
+            }],
+            document,
+            format,
+            footnotes: Vec::new(),
+            citations: Vec::new(),
+        },
+    }
+}
+
 /// Turns a format scanner's byte offsets into positions, footnotes and
 /// citations; shared by every format.
 pub fn assemble(
     document: Arc<str>,
     source: &str,
     format: Format,
-    extraction: Extraction,
+    mut extraction: Extraction,
     options: &ScanOptions,
 ) -> ScannedDocument {
+    if options.identifiers {
+        identifiers::derive(&mut extraction, source);
+    }
     let index = lines::LineIndex::new(source);
+    let page_starts = std::mem::take(&mut extraction.page_starts);
+    // On a paged format a position is (page, line on the page, column).
+    let locate = |offset: usize| -> (Option<usize>, usize, usize) {
+        let (line, column) = index.position(offset);
+        let page = page_starts.partition_point(|&s| s <= offset);
+        if page == 0 {
+            return (None, line, column);
+        }
+        let first = index.line(page_starts[page - 1]);
+        (Some(page), line + 1 - first.min(line), column)
+    };
     let mut notes: Vec<Footnote> = Vec::with_capacity(extraction.footnotes.len());
     for found in &extraction.footnotes {
         let mut reference_lines: Vec<usize> =
@@ -342,7 +478,8 @@ pub fn assemble(
         let repeats = repeats::repeated_label(&found.text, &notes);
         notes.push(Footnote {
             label: found.label.clone(),
-            line: index.line(found.start),
+            // On a paged format, the line on the note's page.
+            line: locate(found.start).1,
             reference_lines,
             text: found.text.clone(),
             repeats,
@@ -355,7 +492,7 @@ pub fn assemble(
         .into_iter()
         .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
         .map(|link| {
-            let (line, column) = index.position(link.span.start);
+            let (page, line, column) = locate(link.span.start);
             let cleaned = url::clean(&link.raw_url);
             let text_url_mismatch = link
                 .link_text
@@ -378,6 +515,9 @@ pub fn assemble(
                 kind: cleaned.kind,
                 text_url_mismatch,
                 span: link.span,
+                page,
+                derived_from: link.derived_from,
+                via: None,
             }
         })
         .collect();

@@ -242,6 +242,7 @@ pub fn extract(source: &str) -> super::Extraction {
                 }
             }
             links.push(FoundLink {
+                derived_from: None,
                 span: start..end,
                 footnote: current,
                 raw_url: source[start..end].to_string(),
@@ -265,6 +266,7 @@ pub fn extract(source: &str) -> super::Extraction {
         finish(&mut n.text);
     }
     Extraction {
+        page_starts: Vec::new(),
         footnotes: notes,
         links,
         warnings: Vec::new(),

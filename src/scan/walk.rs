@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 
-use super::{Format, ScanOptions, ScannedDocument, Warning, scan_document};
+use super::{Format, ScanOptions, ScannedDocument, Warning, scan_bytes, scan_document};
 
 /// Default for `--max-file-size`: 64 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -128,19 +128,64 @@ fn format_by_extension(path: &Path) -> Option<Format> {
         "md" | "markdown" | "mdown" | "mkd" | "mkdn" | "mdwn" => Some(Format::Markdown),
         "html" | "htm" | "xhtml" => Some(Format::Html),
         "txt" | "text" => Some(Format::Text),
+        "docx" => Some(Format::Docx),
+        "pdf" => Some(Format::Pdf),
+        "tex" | "latex" | "ltx" => Some(Format::Latex),
+        "nxml" | "jats" => Some(Format::Jats),
         _ => None,
     }
+}
+
+/// Whether a LaTeX source: a document class or a document environment.
+fn looks_like_latex(text: &str) -> bool {
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    head.contains("\\documentclass") || head.contains("\\begin{document}")
+}
+
+/// Whether an XML text is a JATS article (its DTD or root says so).
+fn looks_like_jats(text: &str) -> bool {
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    head.contains("JATS")
+        || head.contains("NLM//DTD")
+        || (head.contains("<article") && head.contains("dtd-version"))
+}
+
+/// The binary formats, told by their first bytes: a PDF header anywhere in
+/// the first KiB, or a zip (or an encrypted Office file) with a Word part.
+pub fn binary_format(bytes: &[u8], path: Option<&Path>) -> Option<Format> {
+    const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    let head = &bytes[..bytes.len().min(1024)];
+    if memchr::memmem::find(head, b"%PDF-").is_some() {
+        return Some(Format::Pdf);
+    }
+    let named_docx = path.and_then(format_by_extension) == Some(Format::Docx);
+    if bytes.starts_with(b"PK\x03\x04")
+        && (named_docx || memchr::memmem::find(bytes, b"word/document.xml").is_some())
+    {
+        return Some(Format::Docx);
+    }
+    // A password-protected .docx is an OLE file: read it as DOCX so the
+    // warning says it is encrypted rather than "binary".
+    if bytes.starts_with(OLE) && named_docx {
+        return Some(Format::Docx);
+    }
+    None
 }
 
 /// Document formats found in folders that linkrot cannot read yet: listed
 /// (and reported as skipped) rather than passed over in silence.
 fn is_unsupported_document(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        matches!(
-            e.to_ascii_lowercase().as_str(),
-            "pdf" | "docx" | "doc" | "odt" | "epub"
-        )
-    })
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "doc" | "odt" | "epub"))
 }
 
 /// Every document the paths name, in order: named files and stdin as given,
@@ -261,8 +306,12 @@ fn walk_warning(root: &Arc<str>, err: ignore::Error) -> Warning {
 /// A document read from disk or stdin and decoded to text.
 #[derive(Debug)]
 pub struct ReadDocument {
-    /// The text, decoded (lossily when the bytes were not valid UTF-8).
+    /// The text, decoded (lossily when the bytes were not valid UTF-8);
+    /// empty for a binary format.
     pub text: String,
+    /// The raw bytes of a binary format (DOCX, PDF), scanned with
+    /// [`crate::scan::scan_bytes`]; `None` for text.
+    pub bytes: Option<Vec<u8>>,
     /// The format to scan it as.
     pub format: Format,
     /// Problems met while reading: invalid UTF-8.
@@ -301,17 +350,41 @@ pub fn read_document(input: &Input, options: &WalkOptions) -> Result<ReadDocumen
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
+    let path = match input {
+        Input::File { path, .. } => Some(path.as_path()),
+        Input::Stdin => None,
+    };
+    let stdin_binary =
+        matches!(input, Input::Stdin) && options.stdin_format.is_some_and(Format::is_binary);
+    if let Some(format) =
+        binary_format(&bytes, path).or(options.stdin_format.filter(|_| stdin_binary))
+    {
+        return Ok(ReadDocument {
+            text: String::new(),
+            bytes: Some(bytes),
+            format,
+            warnings: Vec::new(),
+        });
+    }
     let (text, warnings) = decode(bytes, &name).map_err(skip)?;
     let format = match input {
         Input::Stdin => options.stdin_format.unwrap_or_else(|| sniff(&text)),
         Input::File { path, .. } => match format_by_extension(path) {
             Some(Format::Text) if looks_like_markdown(&text) => Format::Markdown,
             Some(format) => format,
+            None if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+                && looks_like_jats(&text) =>
+            {
+                Format::Jats
+            }
             None => sniff(&text),
         },
     };
     Ok(ReadDocument {
         text,
+        bytes: None,
         format,
         warnings,
     })
@@ -415,7 +488,11 @@ fn decode_utf16(bytes: &[u8]) -> Option<String> {
 
 /// Guesses the format of a text with no telling extension.
 pub fn sniff(text: &str) -> Format {
-    if looks_like_html(text) {
+    if looks_like_jats(text) {
+        Format::Jats
+    } else if looks_like_latex(text) {
+        Format::Latex
+    } else if looks_like_html(text) {
         Format::Html
     } else if looks_like_markdown(text) {
         Format::Markdown
@@ -486,8 +563,9 @@ fn process(found: Found, walk: &WalkOptions, scan: &ScanOptions) -> Outcome {
             };
         }
     };
-    let scanned = catch_unwind(AssertUnwindSafe(|| {
-        scan_document(name.clone(), &read.text, read.format, scan)
+    let scanned = catch_unwind(AssertUnwindSafe(|| match &read.bytes {
+        Some(bytes) => scan_bytes(name.clone(), bytes, read.format, scan),
+        None => scan_document(name.clone(), &read.text, read.format, scan),
     }));
     match scanned {
         Ok(mut scanned) => {
@@ -622,6 +700,16 @@ mod tests {
     #[test]
     fn sniffing_tells_html_markdown_and_text_apart() {
         assert_eq!(sniff("  <!DOCTYPE html><p>x"), Format::Html);
+        assert_eq!(
+            sniff(
+                "<?xml version=\"1.0\"?>\n<!DOCTYPE article PUBLIC \"-//NLM//DTD JATS (Z39.96) Journal Publishing DTD v1.2//EN\" \"x.dtd\">"
+            ),
+            Format::Jats
+        );
+        assert_eq!(
+            sniff("\\documentclass{article}\n\\begin{document}"),
+            Format::Latex
+        );
         assert_eq!(sniff("Text[^1].\n\n[^1]: Note."), Format::Markdown);
         assert_eq!(sniff("Body\n<sup>1</sup> A note"), Format::Markdown);
         assert_eq!(sniff("See [the report](https://x.org)."), Format::Markdown);

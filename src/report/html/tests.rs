@@ -64,6 +64,9 @@ fn row(
             url: url.to_string(),
             link_text: None,
             form: LinkForm::Bare,
+            page: None,
+            derived_from: None,
+            via: None,
             kind: if url.starts_with("http") {
                 UrlKind::Web
             } else {
