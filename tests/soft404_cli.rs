@@ -194,3 +194,81 @@ fn a_bad_drift_threshold_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("invalid drift threshold"));
 }
+
+/// Drift across runs goes through the history file: the second run compares
+/// each page with the fingerprint the first run stored.
+#[test]
+fn drift_between_runs_is_read_from_the_history() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const BEFORE: &str = "The ministry published its annual report on water quality, covering \
+        every river basin in the country, the sampling methods used by regional laboratories, \
+        the thresholds for nitrates and phosphates, and the measures planned for the next five \
+        years to restore wetlands and protect drinking water sources near farming areas.";
+    const AFTER: &str = "Our online shop offers discounted garden furniture, outdoor lighting and \
+        barbecue accessories this weekend only. Sign up for the newsletter to receive coupons, \
+        track your orders from the customer portal and read reviews written by thousands of \
+        happy buyers who renovated their terraces and balconies with our products.";
+    let run = Arc::new(AtomicUsize::new(0));
+    let seen = run.clone();
+    let server = TestServer::start(
+        Routes::new()
+            .with("/reports/water", move |_| {
+                let text = if seen.load(Ordering::SeqCst) == 0 {
+                    BEFORE
+                } else {
+                    AFTER
+                };
+                Reply::html(&format!("<title>Report</title><p>{text}</p>"))
+            })
+            .with("/reports/dated", {
+                let seen = run.clone();
+                move |_| {
+                    let day = 10 + seen.load(Ordering::SeqCst);
+                    Reply::html(&format!(
+                        "<title>Report</title><p>Updated {day} November 2026.</p><p>{BEFORE}</p>"
+                    ))
+                }
+            }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("doc.md");
+    std::fs::write(
+        &doc,
+        format!(
+            "Text.[^1] More.[^2]\n\n[^1]: Water report, <{}>.\n[^2]: Dated report, <{}>.\n",
+            server.url("/reports/water"),
+            server.url("/reports/dated")
+        ),
+    )
+    .unwrap();
+    let history = dir.path().join("history.sqlite");
+    let audit = || {
+        let mut cmd = cargo_bin_cmd!("linkrot");
+        cmd.arg("check")
+            .arg(&doc)
+            .arg("--output")
+            .arg(dir.path())
+            .arg("--history")
+            .arg(&history)
+            // Judge the page again although it was alive a moment ago.
+            .args(["--fresh", "--no-probe", "--host-interval", "0", "--quiet"])
+            .env_remove("CI")
+            .assert()
+            .code(0);
+        read_csv(&dir.path().join("linkrot.csv"))
+    };
+    let first = audit();
+    assert_eq!(
+        cells(&first, "drift"),
+        ["", ""],
+        "nothing to compare with yet"
+    );
+    run.store(1, Ordering::SeqCst);
+    let second = audit();
+    let drift: f64 = second[0]["drift"].parse().unwrap();
+    assert!(drift > 0.4, "rewritten page drift {drift}");
+    assert!(second[0]["reason"].contains("drifted"), "{:?}", second[0]);
+    assert!(!second[1]["reason"].contains("drifted"), "{:?}", second[1]);
+}

@@ -152,6 +152,15 @@ impl RunHistory {
         )?)
     }
 
+    /// The last content fingerprint the history holds for each URL, so the
+    /// content checks can measure drift. Empty with `--no-history`.
+    pub fn fingerprints(&self, urls: &[String]) -> anyhow::Result<HashMap<String, i64>> {
+        let Some(store) = &self.store else {
+            return Ok(HashMap::new());
+        };
+        Ok(store.last_fingerprints(urls.iter().map(String::as_str))?)
+    }
+
     /// Stamps a fresh network result with the injected clock, so reports and
     /// history agree on the time in tests.
     pub fn stamp(&self, result: &mut CheckResult) {

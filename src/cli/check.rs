@@ -21,6 +21,7 @@ use crate::archive::fetch::FetchOptions;
 use crate::check::assess::{ContentOptions, DEFAULT_DRIFT_THRESHOLD};
 use crate::check::fragment::fragment_of;
 use crate::check::inspect::ContentChecks;
+use crate::check::similarity::Fingerprint;
 use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
     ResolveOverride, Verdict, parse_header, parse_host_header,
@@ -394,6 +395,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| history.default_fail_on());
     let cached = history.cached(&unique)?;
+    content.previous = history
+        .fingerprints(&unique)?
+        .into_iter()
+        .map(|(url, f)| (url, Fingerprint(f as u64)))
+        .collect();
     let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; unique.len()];
     let mut to_check = Vec::new();
     let mut to_check_slots = Vec::new();

@@ -404,6 +404,35 @@ impl History {
         Ok(fresh)
     }
 
+    /// The latest content fingerprint stored for each URL, for drift: the
+    /// page as it read the last time its text was judged, whether or not
+    /// later runs served it from the cache.
+    pub fn last_fingerprints<'u>(
+        &self,
+        urls: impl IntoIterator<Item = &'u str>,
+    ) -> Result<HashMap<String, i64>, HistoryError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT fingerprint FROM checks
+                 WHERE url = ?1 AND fingerprint IS NOT NULL
+                 ORDER BY run_id DESC LIMIT 1",
+            )
+            .map_err(sqlite(path))?;
+        let mut found = HashMap::new();
+        for url in urls {
+            let fingerprint: Option<i64> = stmt
+                .query_row([url], |row| row.get(0))
+                .optional()
+                .map_err(sqlite(path))?;
+            if let Some(f) = fingerprint {
+                found.insert(url.to_string(), f);
+            }
+        }
+        Ok(found)
+    }
+
     /// Records one run: folds each network observation into its URL's
     /// standing with `policy`, stores every row, and returns the standings.
     /// All of it is one transaction.
