@@ -272,3 +272,36 @@ fn drift_between_runs_is_read_from_the_history() {
     assert!(second[0]["reason"].contains("drifted"), "{:?}", second[0]);
     assert!(!second[1]["reason"].contains("drifted"), "{:?}", second[1]);
 }
+
+/// A missing fragment only warns, unless `--fail-on missing_fragment` asks
+/// for it to fail the run; other citations of the same page stay passing.
+#[test]
+fn missing_fragment_fails_the_run_only_when_asked() {
+    let (_soft, honest) = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("guide.md");
+    std::fs::write(
+        &doc,
+        format!(
+            "Install.[^1] Remove.[^2]\n\n[^1]: Guide, <{0}#install>.\n[^2]: Guide, <{0}#uninstall>.\n",
+            honest.url("/docs/guide")
+        ),
+    )
+    .unwrap();
+    let run = |fail_on: Option<&str>| {
+        let mut cmd = check_cmd();
+        cmd.arg(&doc)
+            .arg("--output")
+            .arg(dir.path())
+            .arg("--check-fragments");
+        if let Some(list) = fail_on {
+            cmd.args(["--fail-on", list]);
+        }
+        cmd.assert().get_output().status.code()
+    };
+    assert_eq!(run(None), Some(0));
+    assert_eq!(run(Some("missing_fragment")), Some(1));
+    assert_eq!(run(Some("drifted")), Some(0));
+    let rows = read_csv(&dir.path().join("linkrot.csv"));
+    assert_eq!(cells(&rows, "reason"), ["", "missing_fragment"]);
+}

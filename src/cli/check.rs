@@ -83,7 +83,8 @@ pub struct CheckArgs {
 
     /// What fails the run, comma-separated: verdict names, `hard` (broken,
     /// dns_error for a missing name, redirect_loop, invalid_url), `failing`,
-    /// `dead`, and `new` to keep only what is news in this run (`dead,new`).
+    /// `dead`, reason names such as `missing_fragment` or `drifted`, and
+    /// `new` to keep only what is news in this run (`dead,new`).
     /// Default: hard,dead; with --no-history every failing verdict.
     #[arg(long, value_name = "LIST", value_parser = clap::value_parser!(FailOn))]
     pub fail_on: Option<FailOn>,

@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::check::{CheckResult, Verdict};
+use crate::check::{CheckResult, Reason, Verdict};
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;
@@ -300,6 +300,9 @@ pub enum FailCondition {
     Failing,
     /// Confirmed dead by the policy.
     Dead,
+    /// A content finding on the citation (`missing_fragment`, `drifted`, …),
+    /// which otherwise only warns.
+    Reason(Reason),
 }
 
 /// Which citations fail a run (`--fail-on`): verdict names, `hard`,
@@ -337,7 +340,13 @@ impl FailOn {
 
     /// Whether a citation whose URL got `result` (and, with history, `tracked`)
     /// fails the run.
-    pub fn fails(&self, result: &CheckResult, tracked: Option<&Tracked>) -> bool {
+    /// `reasons` are the citation's own findings (its fragment included).
+    pub fn fails(
+        &self,
+        result: &CheckResult,
+        tracked: Option<&Tracked>,
+        reasons: &[Reason],
+    ) -> bool {
         let evidence = Evidence::of(result);
         let state = tracked.map(|t| t.status.state);
         let hit = self.conditions.iter().any(|condition| match *condition {
@@ -348,6 +357,7 @@ impl FailOn {
                 None => evidence.is_failure(),
             },
             FailCondition::Dead => state == Some(State::Dead),
+            FailCondition::Reason(reason) => reasons.contains(&reason),
         });
         hit && (!self.only_news || tracked.is_none_or(|t| t.change.is_news()))
     }
@@ -377,12 +387,13 @@ impl FromStr for FailOn {
                 "hard" => FailCondition::Hard,
                 "failing" => FailCondition::Failing,
                 "dead" => FailCondition::Dead,
-                other => match Verdict::parse(other) {
-                    Some(verdict) => FailCondition::Verdict(verdict),
-                    None => {
+                other => match (Verdict::parse(other), Reason::parse(other)) {
+                    (Some(verdict), _) => FailCondition::Verdict(verdict),
+                    (None, Some(reason)) => FailCondition::Reason(reason),
+                    (None, None) => {
                         let verdicts: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
                         return Err(format!(
-                            "unknown --fail-on value '{other}' (expected hard, failing, dead, new or a verdict: {})",
+                            "unknown --fail-on value '{other}' (expected hard, failing, dead, new, a reason such as missing_fragment, or a verdict: {})",
                             verdicts.join(", ")
                         ));
                     }
@@ -595,16 +606,16 @@ mod tests {
         let defaults = FailOn::default();
         let broken = result(Verdict::Broken, None);
         let timeout = result(Verdict::Timeout, None);
-        assert!(defaults.fails(&broken, Some(&tracked(Evidence::Hard, None, 0))));
+        assert!(defaults.fails(&broken, Some(&tracked(Evidence::Hard, None, 0)), &[]));
         assert!(
-            defaults.fails(&broken, None),
+            defaults.fails(&broken, None, &[]),
             "hard evidence fails without history"
         );
-        assert!(!defaults.fails(&timeout, Some(&tracked(Evidence::Transient, None, 0))));
-        assert!(FailOn::verdict_default().fails(&timeout, None));
+        assert!(!defaults.fails(&timeout, Some(&tracked(Evidence::Transient, None, 0)), &[]));
+        assert!(FailOn::verdict_default().fails(&timeout, None, &[]));
 
         let failing: FailOn = "failing".parse().unwrap();
-        assert!(failing.fails(&timeout, Some(&tracked(Evidence::Transient, None, 0))));
+        assert!(failing.fails(&timeout, Some(&tracked(Evidence::Transient, None, 0)), &[]));
 
         // A URL already failing that is confirmed dead now is news; the next run is not.
         let first = tracked(Evidence::Transient, None, 0);
@@ -612,17 +623,22 @@ mod tests {
         let third = tracked(Evidence::Transient, Some(&second.status), 4);
         let fourth = tracked(Evidence::Transient, Some(&third.status), 5);
         let newly_dead: FailOn = "dead,new".parse().unwrap();
-        assert!(!newly_dead.fails(&timeout, Some(&second)));
-        assert!(newly_dead.fails(&timeout, Some(&third)));
-        assert!(!newly_dead.fails(&timeout, Some(&fourth)));
-        assert!(defaults.fails(&timeout, Some(&fourth)));
+        assert!(!newly_dead.fails(&timeout, Some(&second), &[]));
+        assert!(newly_dead.fails(&timeout, Some(&third), &[]));
+        assert!(!newly_dead.fails(&timeout, Some(&fourth), &[]));
+        assert!(defaults.fails(&timeout, Some(&fourth), &[]));
 
         let only_news: FailOn = "new".parse().unwrap();
         assert_eq!(only_news.conditions, FailOn::policy_default().conditions);
         assert!(only_news.only_news);
         let by_verdict: FailOn = "blocked".parse().unwrap();
-        assert!(by_verdict.fails(&result(Verdict::Blocked, None), None));
-        assert!(!by_verdict.fails(&broken, None));
+        assert!(by_verdict.fails(&result(Verdict::Blocked, None), None, &[]));
+        assert!(!by_verdict.fails(&broken, None, &[]));
+        let by_reason: FailOn = "missing_fragment".parse().unwrap();
+        let ok = result(Verdict::Ok, None);
+        assert!(by_reason.fails(&ok, None, &[Reason::MissingFragment]));
+        assert!(!by_reason.fails(&ok, None, &[Reason::Drifted]));
+        assert!(!FailOn::default().fails(&ok, None, &[Reason::MissingFragment]));
     }
 
     #[test]

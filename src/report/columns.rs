@@ -364,11 +364,11 @@ pub const COLUMNS: &[Column] = &[
 /// The `reason` cell: the result's reasons, plus `missing_fragment` when
 /// this citation's own fragment is one the page lacks.
 fn reason_text(row: &AuditRow) -> String {
-    let fragment = url::Url::parse(&row.citation.url)
-        .ok()
-        .as_ref()
-        .and_then(crate::check::fragment::fragment_of);
-    row.result.reason_text(fragment.as_deref())
+    row.reasons()
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn error_text(row: &AuditRow) -> Option<String> {

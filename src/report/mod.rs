@@ -29,6 +29,16 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
+    /// The result's reasons plus `missing_fragment` when this citation's own
+    /// fragment is one the page lacks (other citations of the URL may not be).
+    pub fn reasons(&self) -> Vec<crate::check::Reason> {
+        let fragment = url::Url::parse(&self.citation.url)
+            .ok()
+            .as_ref()
+            .and_then(crate::check::fragment::fragment_of);
+        self.result.reasons_for(fragment.as_deref())
+    }
+
     /// A row without history.
     pub fn new(citation: Citation, result: Arc<CheckResult>) -> AuditRow {
         AuditRow {
@@ -114,7 +124,8 @@ impl<'a> Audit<'a> {
 
     /// Whether the row fails the run.
     pub fn fails(&self, row: &AuditRow) -> bool {
-        self.fail_on.fails(&row.result, self.tracked(row))
+        self.fail_on
+            .fails(&row.result, self.tracked(row), &row.reasons())
     }
 
     /// The warning a row that does not fail the run still deserves.
