@@ -150,3 +150,30 @@ fn an_unwritable_html_path_is_a_usage_error_naming_it() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// With history, each run's citation health is stored and the page charts
+/// every run so far; without history there is no chart.
+#[test]
+fn the_page_charts_citation_health_per_run_from_the_history() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = document(dir.path(), &server);
+    let out = dir.path().join("out");
+    for _ in 0..3 {
+        // 1 of 2 footnote citations alive (the other answers 404): exit 1.
+        check(&doc, &out).arg("--fresh").assert().code(1);
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Citation health over time"), "no chart");
+    assert!(html.contains("each of 3 runs"), "three runs charted");
+    assert_eq!(
+        html.matches("<td class=\"num\">50%</td>").count(),
+        3,
+        "{html}"
+    );
+
+    let bare = dir.path().join("bare");
+    check(&doc, &bare).arg("--no-history").assert().code(1);
+    let html = std::fs::read_to_string(bare.join("index.html")).unwrap();
+    assert!(!html.contains("Citation health over time"));
+}

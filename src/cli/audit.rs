@@ -98,6 +98,8 @@ pub struct RunHistory {
     store: Option<History>,
     flags: HistoryFlags,
     started: jiff::Timestamp,
+    /// The run [`RunHistory::record`] wrote, once it has.
+    run_id: Option<i64>,
 }
 
 impl RunHistory {
@@ -117,6 +119,7 @@ impl RunHistory {
             store,
             flags: flags.clone(),
             started: flags.now.unwrap_or_else(jiff::Timestamp::now),
+            run_id: None,
         })
     }
 
@@ -202,7 +205,23 @@ impl RunHistory {
             &observations,
             &policy,
         )?;
+        self.run_id = Some(record.run_id);
         Ok(record.tracked)
+    }
+
+    /// Stores this run's citation health and returns the health of the runs
+    /// so far, oldest first, for the report's chart. Empty without history.
+    pub fn record_health(
+        &self,
+        alive: usize,
+        counted: usize,
+    ) -> anyhow::Result<Vec<(i64, usize, usize)>> {
+        let (Some(store), Some(run_id)) = (&self.store, self.run_id) else {
+            return Ok(Vec::new());
+        };
+        store.set_run_health(run_id, alive, counted)?;
+        // Enough runs for years of weekly audits; the chart stays small.
+        Ok(store.run_health(520)?)
     }
 }
 

@@ -28,7 +28,7 @@ use crate::check::{
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;
-use crate::report::html::HtmlContext;
+use crate::report::html::{HtmlContext, RunHealth};
 use crate::report::{self, Audit, AuditRow, Summary, junit, markdown};
 use crate::scan::walk::{self, WalkOptions};
 use crate::scan::{Citation, ScanOptions, ScopeFilter};
@@ -517,6 +517,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| args.output.join("index.html"))
     });
+    // Citation health is stored with every run, so the chart over time has
+    // no gaps when some runs skip the HTML page.
+    let generated_at = jiff::Timestamp::now();
+    let now = RunHealth::of(&rows, generated_at);
+    let health: Vec<RunHealth> = history
+        .record_health(now.alive, now.counted)?
+        .into_iter()
+        .map(|(at, alive, counted)| RunHealth {
+            at: jiff::Timestamp::from_millisecond(at).unwrap_or(generated_at),
+            alive,
+            counted,
+        })
+        .collect();
     if let Some(path) = &html_path {
         let mut extras = preservation_extras(&rows, path);
         // The history's dates for each URL: "dead since / last alive".
@@ -530,9 +543,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             entry.last_ok = tracked.status.last_ok.and_then(at);
         }
         let context = HtmlContext {
-            generated_at: jiff::Timestamp::now(),
+            generated_at,
             documents: &documents,
-            history: None,
+            history: history.enabled().then_some(health.as_slice()),
             extras: (!extras.is_empty()).then_some(&extras),
         };
         report::html::write_html_file(path, &rows, &context)

@@ -404,6 +404,49 @@ impl History {
         Ok(fresh)
     }
 
+    /// Stores a run's citation health: footnote citations alive, out of
+    /// those counted.
+    pub fn set_run_health(
+        &self,
+        run_id: i64,
+        alive: usize,
+        counted: usize,
+    ) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET citations_alive = ?2, citations_counted = ?3 WHERE id = ?1",
+                params![run_id, alive as i64, counted as i64],
+            )
+            .map_err(sqlite(&self.path))?;
+        Ok(())
+    }
+
+    /// Citation health of the latest `limit` runs that stored it, oldest
+    /// first: (finished_at ms, alive, counted).
+    pub fn run_health(&self, limit: usize) -> Result<Vec<(i64, usize, usize)>, HistoryError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT finished_at, citations_alive, citations_counted FROM runs
+                 WHERE citations_counted IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(sqlite(path))?;
+        let mut series = stmt
+            .query_map([limit as i64], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as usize,
+                    row.get::<_, i64>(2)?.max(0) as usize,
+                ))
+            })
+            .map_err(sqlite(path))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite(path))?;
+        series.reverse();
+        Ok(series)
+    }
+
     /// The latest content fingerprint stored for each URL, for drift: the
     /// page as it read the last time its text was judged, whether or not
     /// later runs served it from the cache.

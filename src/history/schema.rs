@@ -56,6 +56,12 @@ pub const MIGRATIONS: &[&str] = &[
         last_run             INTEGER NOT NULL REFERENCES runs(id)
     ) WITHOUT ROWID;
     ",
+    // Version 2: citation health per run, for the report's chart over time.
+    // Null for runs written before it, which the chart leaves out.
+    "
+    ALTER TABLE runs ADD COLUMN citations_alive INTEGER;
+    ALTER TABLE runs ADD COLUMN citations_counted INTEGER;
+    ",
 ];
 
 /// The schema version this build writes.
