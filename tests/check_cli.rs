@@ -211,6 +211,9 @@ fn json_report_and_fail_on() {
         .args(["--format", "json", "--fail-on", "blocked", "--quiet"])
         .arg("--csv")
         .arg(&csv_path)
+        // History and HTML stay in the test's folder, not the repository's reports/.
+        .arg("--output")
+        .arg(dir.path())
         .assert()
         .code(1)
         .get_output()
@@ -246,6 +249,8 @@ fn json_report_and_fail_on() {
         ])
         .arg("--csv")
         .arg(&csv_path)
+        .arg("--output")
+        .arg(dir.path())
         .assert()
         .code(0);
     let text = std::fs::read_to_string(&csv_path).unwrap();

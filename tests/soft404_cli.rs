@@ -65,6 +65,8 @@ fn check_cmd() -> assert_cmd::Command {
             "--quiet",
             // Each run judged on its own: no history file in the working folder.
             "--no-history",
+            // Nothing written into the repository's reports/ folder.
+            "--no-html",
         ])
         .env_remove("CI");
     cmd
