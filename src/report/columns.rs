@@ -364,11 +364,7 @@ pub const COLUMNS: &[Column] = &[
 /// The `reason` cell: the result's reasons, plus `missing_fragment` when
 /// this citation's own fragment is one the page lacks.
 fn reason_text(row: &AuditRow) -> String {
-    row.reasons()
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(";")
+    row.result.reason_text(row.fragment().as_deref())
 }
 
 fn error_text(row: &AuditRow) -> Option<String> {

@@ -591,12 +591,8 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
     let extras = ctx.extras.and_then(|m| m.get(&r.url));
     // The content checks' reasons (soft 404, parked, bot wall, drift,
     // missing fragment) say more than the status line.
-    let fragment = url::Url::parse(&c.url)
-        .ok()
-        .as_ref()
-        .and_then(crate::check::fragment::fragment_of);
-    let content_reasons = r
-        .reasons_for(fragment.as_deref())
+    let content_reasons = row
+        .reasons()
         .iter()
         .map(|reason| reason.as_str().replace('_', " "))
         .collect::<Vec<_>>()

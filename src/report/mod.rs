@@ -32,11 +32,15 @@ impl AuditRow {
     /// The result's reasons plus `missing_fragment` when this citation's own
     /// fragment is one the page lacks (other citations of the URL may not be).
     pub fn reasons(&self) -> Vec<crate::check::Reason> {
-        let fragment = url::Url::parse(&self.citation.url)
+        self.result.reasons_for(self.fragment().as_deref())
+    }
+
+    /// The `#fragment` this citation points to, if any.
+    pub fn fragment(&self) -> Option<String> {
+        url::Url::parse(&self.citation.url)
             .ok()
             .as_ref()
-            .and_then(crate::check::fragment::fragment_of);
-        self.result.reasons_for(fragment.as_deref())
+            .and_then(crate::check::fragment::fragment_of)
     }
 
     /// A row without history.
