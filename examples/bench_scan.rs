@@ -7,8 +7,11 @@
 //!
 //! ```sh
 //! cargo run --release --example bench_scan -- [--docs 2000] [--footnotes 40] [--mb 200] \
-//!     [--docx 500] [--pdf 200] [--pdf-pages 10]
+//!     [--docx 500] [--pdf 200] [--pdf-pages 10] [--keep DIR]
 //! ```
+//!
+//! `--keep DIR` writes the Markdown corpus into DIR and leaves it there (to
+//! profile the scanner on it).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -28,6 +31,7 @@ struct Options {
     docx: usize,
     pdf: usize,
     pdf_pages: usize,
+    keep: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -38,6 +42,7 @@ fn parse_args() -> Result<Options, String> {
         docx: 500,
         pdf: 200,
         pdf_pages: 10,
+        keep: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -54,10 +59,13 @@ fn parse_args() -> Result<Options, String> {
             "--docx" => options.docx = value()?,
             "--pdf" => options.pdf = value()?,
             "--pdf-pages" => options.pdf_pages = value()?.max(1),
+            "--keep" => {
+                options.keep = Some(args.next().ok_or("--keep needs a folder")?.into());
+            }
             "-h" | "--help" => {
                 return Err(
                     "usage: bench_scan [--docs 2000] [--footnotes 40] [--mb 200] \
-                            [--docx 500] [--pdf 200] [--pdf-pages 10]"
+                            [--docx 500] [--pdf 200] [--pdf-pages 10] [--keep DIR]"
                         .into(),
                 );
             }
@@ -226,8 +234,15 @@ fn main() -> std::process::ExitCode {
 fn run(options: &Options) -> std::io::Result<()> {
     let linkrot = support::release_binary()?;
     let corpus = tempfile::tempdir()?;
+    let corpus = match &options.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.clone()
+        }
+        None => corpus.path().to_path_buf(),
+    };
     let started = Instant::now();
-    let (bytes, largest) = generate(corpus.path(), options)?;
+    let (bytes, largest) = generate(&corpus, options)?;
     println!(
         "corpus: {} Markdown documents, {:.1} MB, {} footnotes each, largest document {} (generated in {:.1} s)",
         options.docs,
@@ -239,7 +254,7 @@ fn run(options: &Options) -> std::io::Result<()> {
 
     // What the scanner finds in one document, so the figures say which
     // scanner was measured.
-    let sample = corpus.path().join("part-000").join("doc-00000.md");
+    let sample = corpus.join("part-000").join("doc-00000.md");
     let listing = Command::new(&linkrot)
         .args(["scan", "--format", "csv"])
         .arg(&sample)
@@ -255,7 +270,7 @@ fn run(options: &Options) -> std::io::Result<()> {
     let scan = support::measure(
         Command::new(&linkrot)
             .args(["scan", "--format", "csv"])
-            .arg(corpus.path()),
+            .arg(&corpus),
     )?;
     support::print_measurement("linkrot scan --format csv", bytes, &scan);
     println!(
@@ -267,7 +282,7 @@ fn run(options: &Options) -> std::io::Result<()> {
 
     match support::on_path("lychee") {
         Some(lychee) => {
-            let dump = support::measure(Command::new(lychee).arg("--dump").arg(corpus.path()))?;
+            let dump = support::measure(Command::new(lychee).arg("--dump").arg(&corpus))?;
             support::print_measurement("lychee --dump", bytes, &dump);
             println!(
                 "linkrot is {:.2}× as fast as lychee --dump (wall time ratio)",

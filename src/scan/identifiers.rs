@@ -114,21 +114,22 @@ pub fn resolver_url(kind: IdentifierKind, value: &str) -> String {
 }
 
 static DOI_PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bdoi(?::\s?|\s+)(10\.\d{4,9}/[^\s\x22]+)").expect("valid regex")
+    Regex::new(r"(?i)(?-u:\b)doi(?::\s?|\s+)(10\.\d{4,9}/[^\s\x22]+)").expect("valid regex")
 });
 static DOI_BARE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b10\.\d{4,9}/[^\s\x22]+").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)10\.\d{4,9}/[^\s\x22]+").expect("valid regex"));
 static ARXIV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\barxiv:\s?((?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?)\b")
+    Regex::new(r"(?i)(?-u:\b)arxiv:\s?((?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?)(?-u:\b)")
         .expect("valid regex")
 });
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bhdl:\s?(\d+(?:\.\d+)*/[^\s\x22<>]+)").expect("valid regex")
+    Regex::new(r"(?i)(?-u:\b)hdl:\s?(\d+(?:\.\d+)*/[^\s\x22<>]+)").expect("valid regex")
 });
 static PMID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bPMID:?\s?(\d{1,8})\b").expect("valid regex"));
-static PMCID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:PMCID:?\s?)?(PMC\d{4,9})\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)PMID:?\s?(\d{1,8})(?-u:\b)").expect("valid regex"));
+static PMCID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:PMCID:?\s?)?(PMC\d{4,9})(?-u:\b)").expect("valid regex")
+});
 /// A UN document symbol: a body's root, then slash-separated parts. Joint
 /// symbols (`A/75/872-S/2021/429`) match whole and are split afterwards.
 static UN_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
@@ -147,13 +148,14 @@ static YEAR_SUFFIX: LazyLock<Regex> =
 /// "Security Council resolution 853 (1993)", "General Assembly resolutions
 /// 48/114 and 49/1": the words that make a number a resolution symbol.
 static RESOLUTION_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(Security Council|General Assembly|Human Rights Council|Economic and Social Council)\s+[Rr]esolutions?\s+")
+    Regex::new(r"(?-u:\b)(Security Council|General Assembly|Human Rights Council|Economic and Social Council)\s+[Rr]esolutions?\s+")
         .expect("valid regex")
 });
 static SC_NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d{1,4})\s?\((\d{4})\)").expect("valid regex"));
-static SESSION_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^((?:ES-|S-)?\d{1,4})/(\d{1,4}[A-Z]?)\b").expect("valid regex"));
+static SESSION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^((?:ES-|S-)?\d{1,4})/(\d{1,4}[A-Z]?)(?-u:\b)").expect("valid regex")
+});
 static LIST_SEPARATOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:,\s*(?:and\s+)?|\s+and\s+)").expect("valid regex"));
 
@@ -378,18 +380,23 @@ pub fn derive(extraction: &mut Extraction, source: &str) {
 
     let mut note_starts: Vec<usize> = extraction.footnotes.iter().map(|f| f.start).collect();
     note_starts.sort_unstable();
+    // Each note's links, in order: looked up per note, not searched for, so
+    // documents with thousands of notes stay linear.
+    let mut links_of: Vec<Vec<usize>> = vec![Vec::new(); extraction.footnotes.len()];
+    for (i, link) in extraction.links.iter().enumerate() {
+        if let Some(list) = link.footnote.and_then(|n| links_of.get_mut(n)) {
+            list.push(i);
+        }
+    }
 
     for (index, note) in extraction.footnotes.iter().enumerate() {
         let ids = find(&note.text);
         if ids.is_empty() {
             continue;
         }
-        let in_note: Vec<usize> = (0..extraction.links.len())
-            .filter(|&i| extraction.links[i].footnote == Some(index))
-            .collect();
+        let in_note = std::mem::take(&mut links_of[index]);
         let window_end = note_starts
-            .iter()
-            .find(|&&s| s > note.start)
+            .get(note_starts.partition_point(|&s| s <= note.start))
             .copied()
             .unwrap_or(source.len())
             .min(note.start.saturating_add(64 * 1024))

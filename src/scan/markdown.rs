@@ -15,6 +15,7 @@
 //! content (a paragraph, heading, list item or cell) that contains `://`,
 //! dropping hits inside links, so the finder never walks the whole document.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use linkify::{LinkFinder, LinkKind};
@@ -358,8 +359,9 @@ impl<'a> Scanner<'a> {
         };
         let slice = &self.src[run.clone()];
         let bytes = slice.as_bytes();
-        let skip = std::mem::take(&mut self.run_skip);
-        let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
+        let mut skip = std::mem::take(&mut self.run_skip);
+        let skip_set = SkipSet::new(&mut skip);
+        let skipped = |r: &Range<usize>| skip_set.overlaps(r);
         let mut hits = Vec::new();
         let mut searched_to = 0;
         for at in self.scheme_sep.find_iter(bytes) {
@@ -426,8 +428,9 @@ impl<'a> Scanner<'a> {
                 });
             }
         }
+        drop(skip_set);
+        skip.clear();
         self.run_skip = skip;
-        self.run_skip.clear();
     }
 
     fn owner_at_in(&self, run: &Range<usize>, offset: usize) -> Option<usize> {
@@ -815,24 +818,45 @@ impl<'a> Scanner<'a> {
     fn attach_references(&mut self) {
         let refs = std::mem::take(&mut self.refs);
         let mut sup_used = false;
+        // Indexes by label, so a document with thousands of notes is not
+        // quadratic: the first GFM definition of each label, and every
+        // numbered note of each number in document order.
+        let mut gfm: HashMap<String, usize> = HashMap::new();
+        let mut numbered: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, n) in self.notes.iter().enumerate() {
+            match n.kind {
+                NoteKind::Gfm => {
+                    gfm.entry(n.label.to_lowercase()).or_insert(i);
+                }
+                NoteKind::Sup | NoteKind::Section => {
+                    numbered
+                        .entry(n.label.to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
+                }
+                NoteKind::Inline => {}
+            }
+        }
+        let has_sup = self.notes.iter().any(|n| n.kind == NoteKind::Sup);
         for r in &refs {
             let target = match r.kind {
-                RefKind::Gfm => self
-                    .notes
-                    .iter()
-                    .position(|n| n.kind == NoteKind::Gfm && n.label.to_lowercase() == r.label),
+                RefKind::Gfm => gfm.get(&r.label).copied(),
                 RefKind::Sup | RefKind::Bracket => {
-                    let fits = |n: &Note| {
-                        matches!(n.kind, NoteKind::Sup | NoteKind::Section)
-                            && n.label.eq_ignore_ascii_case(&r.label)
-                            && !(n.start <= r.offset && r.offset < n.marker_end)
+                    let candidates = numbered
+                        .get(&r.label.to_ascii_lowercase())
+                        .map_or(&[][..], Vec::as_slice);
+                    let fits = |&&i: &&usize| {
+                        let n = &self.notes[i];
+                        !(n.start <= r.offset && r.offset < n.marker_end)
                     };
                     // the nearest definition after the reference (numbering
                     // may restart per chapter), else the last one before it
-                    self.notes
+                    candidates
                         .iter()
-                        .position(|n| fits(n) && n.start > r.offset)
-                        .or_else(|| self.notes.iter().rposition(fits))
+                        .filter(fits)
+                        .find(|&&i| self.notes[i].start > r.offset)
+                        .or_else(|| candidates.iter().rfind(fits))
+                        .copied()
                 }
             };
             match target {
@@ -844,7 +868,7 @@ impl<'a> Scanner<'a> {
                 }
                 None if r.kind == RefKind::Sup
                     && r.label.bytes().all(|b| b.is_ascii_digit())
-                    && self.notes.iter().any(|n| n.kind == NoteKind::Sup) =>
+                    && has_sup =>
                 {
                     self.warnings.push((
                         Some(r.offset),
@@ -874,6 +898,35 @@ impl<'a> Scanner<'a> {
                 ));
             }
         }
+    }
+}
+
+/// The ranges of a run already taken by links and note references, sorted,
+/// so that overlap tests stay logarithmic in paragraphs with thousands of
+/// them.
+struct SkipSet<'s> {
+    ranges: &'s [Range<usize>],
+    /// The largest end among `ranges[..=i]`.
+    max_end: Vec<usize>,
+}
+
+impl<'s> SkipSet<'s> {
+    fn new(ranges: &'s mut [Range<usize>]) -> SkipSet<'s> {
+        ranges.sort_unstable_by_key(|r| r.start);
+        let max_end = ranges
+            .iter()
+            .scan(0, |max, r| {
+                *max = (*max).max(r.end);
+                Some(*max)
+            })
+            .collect();
+        SkipSet { ranges, max_end }
+    }
+
+    /// Whether `r` overlaps any range of the set.
+    fn overlaps(&self, r: &Range<usize>) -> bool {
+        let before_end = self.ranges.partition_point(|s| s.start < r.end);
+        before_end > 0 && self.max_end[before_end - 1] > r.start
     }
 }
 
@@ -1140,6 +1193,35 @@ fn inline_note_candidates(src: &str) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_set_finds_overlaps_among_nested_and_unsorted_ranges() {
+        let mut ranges = vec![30..40, 0..100, 5..8, 120..130];
+        let set = SkipSet::new(&mut ranges);
+        assert!(set.overlaps(&(99..101)), "inside the long range");
+        assert!(set.overlaps(&(125..126)));
+        assert!(!set.overlaps(&(100..120)), "between ranges");
+        assert!(!set.overlaps(&(130..131)), "ends are exclusive");
+        let mut none: Vec<Range<usize>> = Vec::new();
+        assert!(!SkipSet::new(&mut none).overlaps(&(0..1)));
+    }
+
+    #[test]
+    fn thousands_of_notes_keep_their_references() {
+        let n = 3000;
+        let mut doc = String::new();
+        for i in 1..=n {
+            doc.push_str(&format!("Claim[^{i}] and <sup>{i}</sup>. "));
+        }
+        doc.push_str("\n\n");
+        for i in 1..=n {
+            doc.push_str(&format!("[^{i}]: Source <https://x.test/{i}>\n"));
+        }
+        let ex = extract(&doc);
+        assert_eq!(ex.footnotes.len(), n);
+        assert!(ex.footnotes.iter().all(|f| f.references.len() == 1));
+        assert!(ex.warnings.is_empty(), "{:?}", ex.warnings.first());
+    }
 
     fn urls(ex: &Extraction) -> Vec<(Option<&str>, &str, LinkForm)> {
         ex.links
