@@ -185,7 +185,17 @@ fn main() {
 
     let binary = support::release_binary().expect("build the release binary");
     let before = served.load(Ordering::Relaxed);
-    let mut cmd = Command::new(&binary);
+    // BENCH_WRAP="heaptrack -o /tmp/h" runs linkrot under a profiler.
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut cmd = match wrap.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(wrap).arg(&binary);
+            cmd
+        }
+        None => Command::new(&binary),
+    };
     cmd.arg("check")
         .arg(&doc)
         .arg("--output")

@@ -307,7 +307,7 @@ async fn a_real_page_on_an_honest_host_stays_ok() {
 }
 
 #[tokio::test]
-async fn head_ok_gets_a_get_only_when_content_checks_are_on() {
+async fn content_checks_send_one_get_instead_of_head_then_get() {
     let server = TestServer::start(Routes::new().at(
         "/docs/guide",
         Reply::html(&site_page("Guide", &prose(50, 3))),
@@ -321,11 +321,19 @@ async fn head_ok_gets_a_get_only_when_content_checks_are_on() {
         .check_all(std::slice::from_ref(&url))
         .await;
     assert_eq!(r[0].verdict, Verdict::Ok);
+    assert_eq!(r[0].method, Some("HEAD"));
     assert_eq!(server.hits_with("GET", "/docs/guide"), 0);
     assert!(probes(&server).is_empty());
     let r = checker().check_all(&[url]).await;
     assert_eq!(r[0].verdict, Verdict::Ok);
+    assert_eq!(r[0].method, Some("GET"));
+    // The body is needed: one GET, no HEAD before it.
     assert_eq!(server.hits_with("GET", "/docs/guide"), 1);
+    assert_eq!(
+        server.hits_with("HEAD", "/docs/guide"),
+        1,
+        "only the first run's"
+    );
 }
 
 #[tokio::test]
@@ -334,8 +342,8 @@ async fn drift_between_runs_is_flagged_but_a_changed_date_is_not() {
     let server = TestServer::start(
         Routes::new()
             .with("/news/story", move |req| {
-                // The story is rewritten after the first run.
-                let text = if req.seen_before < 2 {
+                // The story is rewritten after the first run (one GET).
+                let text = if req.seen_before < 1 {
                     prose(300, 10)
                 } else {
                     rewritten_text.clone()

@@ -20,9 +20,10 @@
 //! still what they claim to be, so history never learns a not-found page
 //! as the cited text.
 //!
-//! Content checks need the body: when the engine's HEAD answered 2xx, it
-//! sends a GET for the prefix only when [`ContentOptions::needs_body`] says
-//! so; with content checks off nothing more is requested.
+//! Content checks need the body: with them on, the engine sends GET rather
+//! than HEAD, and judges the prefix when [`ContentOptions::needs_body`] says
+//! the status is worth it; with content checks off nothing more is
+//! requested.
 
 use std::collections::BTreeSet;
 

@@ -277,19 +277,16 @@ impl Checker {
     }
 
     /// One attempt: HEAD, then GET when HEAD's answer says nothing useful.
+    /// With content checks on, GET straight away: they need the body of
+    /// every 2xx, and HEAD then GET would cost each server two requests
+    /// (and the run twice the round trips) for one answer.
     async fn attempt(&self, url: &Url, first: Option<RequestSlot>) -> Fetched {
-        if self.options.method == RequestMethod::Get {
+        let wants_body = self.content.as_ref().is_some_and(|c| c.options.enabled);
+        if self.options.method == RequestMethod::Get || wants_body {
             return self.fetcher.fetch(url, Method::GET, first).await;
         }
         let head = self.fetcher.fetch(url, Method::HEAD, first).await;
         match &head.end {
-            // Content checks need the body of a 2xx: GET its prefix.
-            FetchEnd::Answer(status)
-                if (200..300).contains(status)
-                    && self
-                        .content
-                        .as_ref()
-                        .is_some_and(|c| c.options.needs_body(*status)) => {}
             FetchEnd::Answer(status) if (200..400).contains(status) => return head,
             // Rate-limited: piling a GET on top would be rude; retry later.
             FetchEnd::Answer(429) => return head,

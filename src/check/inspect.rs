@@ -2,15 +2,15 @@
 //! says, sends the random-sibling probe when it is still needed, and writes
 //! the findings into the [`CheckResult`].
 //!
-//! Costs: with content checks on, a HEAD that answers 2xx is followed by a
-//! GET of the body prefix (the engine's `attempt`; refusals and 5xx get
-//! their GET anyway); the probe adds at most one GET per host and
+//! Costs: with content checks on, the engine's `attempt` sends one GET per
+//! URL instead of HEAD first, and reads the body prefix; the probe adds at most one GET per host and
 //! directory per run, sent through the same client and per-host limits as
 //! every other request, and shared by all URLs of that directory, including
 //! those that ask while it is in flight. Bodies are read up to the prefix
 //! limit, never whole. Parsing a 64 KiB prefix and fingerprinting its text
 //! is CPU work (milliseconds; see `check::content::tests::bench_parse`), so
-//! it runs on the blocking pool, never on the runtime's workers.
+//! it runs on the blocking pool, never on the runtime's workers; only pages
+//! under 8 KiB, parsed in microseconds, are judged in place.
 
 use std::collections::HashMap;
 
@@ -20,6 +20,10 @@ use url::Url;
 use super::assess::{Assessment, ContentOptions, Observed, probe_outcome};
 use super::soft404::{ProbeCache, ProbeOutcome};
 use super::{CheckResult, Checker, FetchEnd, Fingerprint};
+
+/// Bodies up to this size are judged on the runtime's thread: tens of
+/// microseconds of parsing, less than a trip through the blocking pool.
+const INLINE_PARSE_LIMIT: usize = 8 * 1024;
 
 /// What the content checks of one run know besides the answers: options,
 /// the fragments citations point to and the fingerprints seen before.
@@ -73,16 +77,29 @@ impl ContentChecks {
         let fragments = self.fragments.get(key).cloned().unwrap_or_default();
         let previous = self.previous.get(key).copied();
         let options = self.options;
-        let (judged, headers) = (result.clone(), headers.clone());
-        let assessed = tokio::task::spawn_blocking(move || {
+        let assessed = if body.len() <= INLINE_PARSE_LIMIT {
+            // Small pages cost less to parse here than to hand to another
+            // thread and wake this one again.
             let observed = Observed {
-                headers: &headers,
+                headers,
                 body: &body,
                 body_complete: body.len() < limit,
             };
-            Assessment::new(&judged, &observed, previous, &fragments, &options)
-        })
-        .await;
+            Ok(Assessment::new(
+                result, &observed, previous, &fragments, &options,
+            ))
+        } else {
+            let (judged, headers) = (result.clone(), headers.clone());
+            tokio::task::spawn_blocking(move || {
+                let observed = Observed {
+                    headers: &headers,
+                    body: &body,
+                    body_complete: body.len() < limit,
+                };
+                Assessment::new(&judged, &observed, previous, &fragments, &options)
+            })
+            .await
+        };
         // The closure does not panic; if it did, the status-code verdict stands.
         let Ok(mut assessment) = assessed else {
             return;
