@@ -75,7 +75,32 @@ fn parse_args() -> Result<Args, String> {
 
 /// A minimal keep-alive HTTP/1.1 server: every request is answered 200 after
 /// `latency`. Requests are counted so the run can be verified.
-fn start_server(hosts: usize, latency: Duration, served: Arc<AtomicU64>) -> Vec<SocketAddr> {
+/// What the server saw: requests answered, and when the first request
+/// arrived and the last answer left (µs since `base`), to tell the time
+/// spent on the network from linkrot's start-up and report writing.
+struct Served {
+    count: AtomicU64,
+    first_us: AtomicU64,
+    last_us: AtomicU64,
+    base: std::time::Instant,
+}
+
+impl Served {
+    fn new() -> Served {
+        Served {
+            count: AtomicU64::new(0),
+            first_us: AtomicU64::new(u64::MAX),
+            last_us: AtomicU64::new(0),
+            base: std::time::Instant::now(),
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.base.elapsed().as_micros() as u64
+    }
+}
+
+fn start_server(hosts: usize, latency: Duration, served: Arc<Served>) -> Vec<SocketAddr> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -111,7 +136,7 @@ fn start_server(hosts: usize, latency: Duration, served: Arc<AtomicU64>) -> Vec<
     addrs
 }
 
-async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc<AtomicU64>) {
+async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc<Served>) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
@@ -127,8 +152,9 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
         };
         let head = buf.starts_with(b"HEAD ");
         buf.drain(..end);
+        served.first_us.fetch_min(served.now_us(), Ordering::Relaxed);
         tokio::time::sleep(latency).await;
-        served.fetch_add(1, Ordering::Relaxed);
+        served.count.fetch_add(1, Ordering::Relaxed);
         let body = "<html><title>ok</title></html>";
         let reply = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{}",
@@ -138,6 +164,7 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
         if stream.write_all(reply.as_bytes()).await.is_err() {
             return;
         }
+        served.last_us.fetch_max(served.now_us(), Ordering::Relaxed);
     }
 }
 
@@ -149,7 +176,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let served = Arc::new(AtomicU64::new(0));
+    let served = Arc::new(Served::new());
     let addrs = start_server(args.hosts, args.latency, served.clone());
 
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -184,7 +211,8 @@ fn main() {
     );
 
     let binary = support::release_binary().expect("build the release binary");
-    let before = served.load(Ordering::Relaxed);
+    let before = served.count.load(Ordering::Relaxed);
+    let launched = served.now_us();
     // BENCH_WRAP="heaptrack -o /tmp/h" runs linkrot under a profiler.
     let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
     let mut wrap = wrap.split_whitespace();
@@ -205,9 +233,18 @@ fn main() {
         .args(["--host-interval", "0", "--quiet", "--progress", "never"])
         .args(&args.extra);
     let ours = support::measure(&mut cmd).expect("run linkrot");
-    let requests = served.load(Ordering::Relaxed) - before;
+    let requests = served.count.load(Ordering::Relaxed) - before;
     report("linkrot check", &args, bound, &ours);
-    println!("  server answered {requests} requests");
+    let (first, last) = (
+        served.first_us.load(Ordering::Relaxed),
+        served.last_us.load(Ordering::Relaxed),
+    );
+    println!(
+        "  server answered {requests} requests; first arrived {:.2} s after launch, last answered {:.2} s after the first ({:.2} s before exit)",
+        first.saturating_sub(launched) as f64 / 1e6,
+        last.saturating_sub(first) as f64 / 1e6,
+        (ours.wall.as_secs_f64() - last.saturating_sub(launched) as f64 / 1e6).max(0.0)
+    );
     if !ours.status.success() {
         eprintln!("bench_check: linkrot did not exit 0 ({})", ours.status);
     }
