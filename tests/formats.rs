@@ -164,3 +164,84 @@ fn damaged_files_are_warnings_naming_the_file() {
         assert!(scanned.warnings[0].to_string().starts_with(name), "{}", scanned.warnings[0]);
     }
 }
+
+/// A one-page PDF whose page content is a FlateDecode stream of `mib` MiB
+/// of zeros: about a megabyte on disk per gigabyte inflated (one compressed
+/// MiB repeated), with a correct xref.
+fn deflate_bomb_pdf(mib: u32) -> Vec<u8> {
+    let mut compress = flate2::Compress::new(flate2::Compression::best(), false);
+    let mut block = Vec::with_capacity(4096);
+    compress
+        .compress_vec(&[0; 1 << 20], &mut block, flate2::FlushCompress::Sync)
+        .unwrap();
+    let mut stream = vec![0x78, 0xDA];
+    for _ in 0..mib {
+        stream.extend_from_slice(&block);
+    }
+    stream.extend_from_slice(&[0x03, 0x00]);
+    let b = ((u64::from(mib) << 20) % 65521) as u32;
+    stream.extend_from_slice(&((b << 16) | 1).to_be_bytes());
+
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for object in [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_string(),
+    ] {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{object}\nendobj\n", offsets.len()).into_bytes());
+    }
+    offsets.push(pdf.len());
+    pdf.extend(
+        format!(
+            "4 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            stream.len()
+        )
+        .into_bytes(),
+    );
+    pdf.extend_from_slice(&stream);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).into_bytes());
+    for offset in &offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").into_bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .into_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn a_pdf_decompression_bomb_is_a_warning_not_an_oom() {
+    // 4 GiB inflated, about 4 MiB on disk.
+    let bomb = deflate_bomb_pdf(4096);
+    assert!(bomb.len() < 8 << 20, "{}", bomb.len());
+    let scanned = scan_bytes(
+        Arc::from("bomb.pdf"),
+        &bomb,
+        Format::Pdf,
+        &ScanOptions::default(),
+    );
+    assert!(scanned.citations.is_empty());
+    assert_eq!(scanned.warnings.len(), 1, "{:?}", scanned.warnings);
+    let warning = scanned.warnings[0].to_string();
+    assert!(
+        warning.starts_with("bomb.pdf: a stream inflates to more than"),
+        "{warning}"
+    );
+    // The same page with a small stream is read without a warning.
+    let small = deflate_bomb_pdf(1);
+    let scanned = scan_bytes(
+        Arc::from("small.pdf"),
+        &small,
+        Format::Pdf,
+        &ScanOptions::default(),
+    );
+    assert!(scanned.warnings.is_empty(), "{:?}", scanned.warnings);
+}

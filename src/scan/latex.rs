@@ -216,7 +216,7 @@ impl<'a> Scanner<'a> {
             "footnotemark" => {
                 let number = self
                     .optional_argument()
-                    .and_then(|r| self.src[r].trim().parse().ok());
+                    .and_then(|r| tex_number(&self.src[r]));
                 match number {
                     Some(n) => self.counter = n,
                     None => self.counter += 1,
@@ -341,7 +341,7 @@ impl<'a> Scanner<'a> {
         }
         let number = self
             .optional_argument()
-            .and_then(|r| self.src[r].trim().parse::<usize>().ok());
+            .and_then(|r| tex_number(&self.src[r]));
         let label = match (number, text_only) {
             (Some(n), _) => n,
             (None, true) => self.counter.max(1),
@@ -456,6 +456,13 @@ impl<'a> Scanner<'a> {
         }
         None
     }
+}
+
+/// A counter value as TeX reads it: at most 2^31 - 1 (TeX stops with
+/// "Number too big" past that), so counting on from it cannot overflow.
+fn tex_number(text: &str) -> Option<usize> {
+    let n: u32 = text.trim().parse().ok()?;
+    (n <= i32::MAX as u32).then_some(n as usize)
 }
 
 /// `\href`'s URL with LaTeX's escapes undone (`\%`, `\#`, `\_`, `\&`, `\~`).
@@ -652,6 +659,17 @@ mod tests {
         let labels: Vec<_> = ex.footnotes.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(labels, ["1", "7", "2"]);
         assert_eq!(urls(&ex), [(Some(2), "https://m.example/")]);
+    }
+
+    #[test]
+    fn numbers_too_big_for_tex_do_not_overflow_the_counter() {
+        // Found by review after fuzzing: \footnotemark[usize::MAX] made the
+        // next \footnote overflow the counter.
+        let ex = extract(
+            r"\footnotemark[18446744073709551615]\footnote{a} \footnotemark[2147483647]\footnote{b}\footcite{k} \footnote[99999999999]{c}",
+        );
+        let labels: Vec<_> = ex.footnotes.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(labels, ["2", "2147483648", "2147483649", "2147483650"]);
     }
 
     #[test]

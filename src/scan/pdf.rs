@@ -15,6 +15,13 @@
 //! parser loop: the parse runs on its own thread under `catch_unwind` with a
 //! time limit. A PDF that panics, errs or overruns yields an error naming
 //! what happened, never a crash or a hang of the scan.
+//!
+//! Decompression bombs: lopdf inflates streams without a limit (object and
+//! cross-reference streams while loading, page contents and fonts while
+//! extracting), so before the file is handed to it every stream in the raw
+//! bytes is inflated into a counter, and a file with a stream that inflates
+//! past [`MAX_STREAM_BYTES`], or streams that together inflate past
+//! [`MAX_TOTAL_STREAM_BYTES`], is refused.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -28,6 +35,13 @@ use super::{Extraction, FoundFootnote, FoundLink, LinkForm, Rendered};
 
 /// How long one PDF may take to parse before it is given up on.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// Largest size one stream of a PDF may inflate to.
+pub const MAX_STREAM_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest size all the streams of a PDF may inflate to together.
+pub const MAX_TOTAL_STREAM_BYTES: u64 = 512 * 1024 * 1024;
+/// How many filters deep a stream is followed (`[/FlateDecode /FlateDecode]`).
+const MAX_FILTER_DEPTH: usize = 4;
 
 /// Name of the threads that parse PDFs; their panics are reported as
 /// warnings, so the default panic message is not printed for them.
@@ -45,6 +59,9 @@ pub enum PdfError {
     /// The parser panicked on this file.
     #[error("the PDF parser failed on this file ({0}); it may be damaged or hostile")]
     ParserPanic(String),
+    /// A stream inflates past the cap: probably a decompression bomb.
+    #[error("a stream inflates to more than {0} bytes; refusing to read it (decompression bomb?)")]
+    TooLarge(u64),
     /// The parser ran past the time limit.
     #[error("gave up reading this PDF after {0:?} (damaged, hostile or very large)")]
     TimedOut(Duration),
@@ -124,6 +141,7 @@ fn parse(bytes: &[u8], cancelled: &AtomicBool) -> Result<Rendered, PdfError> {
     {
         return Err(PdfError::Corrupt("no %PDF header".to_string()));
     }
+    check_inflated_sizes(bytes, cancelled)?;
     let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| match e {
         pdf_extract::Error::Decryption(_) | pdf_extract::Error::InvalidPassword => {
             PdfError::Encrypted
@@ -145,6 +163,144 @@ fn parse(bytes: &[u8], cancelled: &AtomicBool) -> Result<Rendered, PdfError> {
     })?;
     let annotations = link_annotations(&doc);
     Ok(layout(collector.pages, &annotations))
+}
+
+/// Refuses a PDF whose streams inflate past [`MAX_STREAM_BYTES`] each or
+/// [`MAX_TOTAL_STREAM_BYTES`] together, before lopdf inflates them unbounded.
+///
+/// Every `stream` keyword in the raw bytes is taken as the start of stream
+/// data (a false start costs one failed inflate) and decoded the way lopdf
+/// would: zlib, falling back to raw deflate after the 2-byte header, through
+/// up to [`MAX_FILTER_DEPTH`] layers of Flate or ASCII85. Encrypted streams
+/// do not inflate here (their bytes are ciphertext) and LZW is not decoded.
+fn check_inflated_sizes(bytes: &[u8], cancelled: &AtomicBool) -> Result<(), PdfError> {
+    let keyword = memchr::memmem::Finder::new(b"stream");
+    let mut total = 0u64;
+    let mut from = 0;
+    while let Some(at) = keyword.find(&bytes[from..]) {
+        let at = from + at;
+        from = at + b"stream".len();
+        if bytes[..at].ends_with(b"end") {
+            continue;
+        }
+        let start = match &bytes[from..] {
+            [b'\r', b'\n', ..] => from + 2,
+            [b'\n' | b'\r', ..] => from + 1,
+            _ => continue,
+        };
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(PdfError::TimedOut(DEFAULT_TIME_LIMIT));
+        }
+        let size = decoded_size(&bytes[start..], MAX_FILTER_DEPTH, cancelled)?;
+        total += size;
+        if total > MAX_TOTAL_STREAM_BYTES {
+            return Err(PdfError::TooLarge(MAX_TOTAL_STREAM_BYTES));
+        }
+    }
+    Ok(())
+}
+
+/// The largest size any layer of `data` decodes to, following Flate and
+/// ASCII85 layers `depth` deep; an error once a layer passes the cap.
+fn decoded_size(data: &[u8], depth: usize, cancelled: &AtomicBool) -> Result<u64, PdfError> {
+    // Which filter lopdf will apply is in the dictionary, not read here:
+    // both decodings are tried when the bytes could be either.
+    let mut layers = Vec::new();
+    if let Some(out) = inflate_capped(data, cancelled)? {
+        layers.push(out);
+    }
+    if looks_like_ascii85(data) {
+        layers.push(ascii85_capped(data, cancelled)?);
+    }
+    let mut size = 0;
+    for decoded in layers {
+        size = size.max(decoded.len() as u64);
+        if depth > 1 && !decoded.is_empty() {
+            size = size.max(decoded_size(&decoded, depth - 1, cancelled)?);
+        }
+    }
+    Ok(size)
+}
+
+/// What `data` inflates to, as lopdf inflates it (zlib, or raw deflate after
+/// the header when zlib yields nothing); `None` when it is not deflate data.
+fn inflate_capped(data: &[u8], cancelled: &AtomicBool) -> Result<Option<Vec<u8>>, PdfError> {
+    use std::io::Read;
+    fn read_capped(mut reader: impl Read, cancelled: &AtomicBool) -> Result<Vec<u8>, PdfError> {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) | Err(_) => return Ok(out),
+                Ok(n) => {
+                    if (out.len() + n) as u64 > MAX_STREAM_BYTES {
+                        return Err(PdfError::TooLarge(MAX_STREAM_BYTES));
+                    }
+                    if cancelled.load(Ordering::Relaxed) {
+                        return Err(PdfError::TimedOut(DEFAULT_TIME_LIMIT));
+                    }
+                    out.extend_from_slice(&chunk[..n]);
+                }
+            }
+        }
+    }
+    let out = read_capped(flate2::read::ZlibDecoder::new(data), cancelled)?;
+    if !out.is_empty() {
+        return Ok(Some(out));
+    }
+    if data.len() > 2 {
+        let out = read_capped(flate2::read::DeflateDecoder::new(&data[2..]), cancelled)?;
+        if !out.is_empty() {
+            return Ok(Some(out));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `data` opens with ASCII85 text (an `ASCII85Decode` layer).
+fn looks_like_ascii85(data: &[u8]) -> bool {
+    let mut seen = 0;
+    for &b in data.iter().filter(|b| !b.is_ascii_whitespace()).take(16) {
+        if !(b'!'..=b'u').contains(&b) && b != b'z' {
+            return false;
+        }
+        seen += 1;
+    }
+    seen > 0
+}
+
+/// ASCII85-decodes `data` up to its `~>` or first foreign byte, as lopdf
+/// does, within the cap. Text that only looks like ASCII85 can run on past
+/// its stream; that costs time, which the parse's time limit bounds.
+fn ascii85_capped(data: &[u8], cancelled: &AtomicBool) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::new();
+    let mut group = [0u8; 5];
+    let mut count = 0;
+    for (i, &b) in data.iter().enumerate() {
+        if i % (1 << 20) == 0 && cancelled.load(Ordering::Relaxed) {
+            return Err(PdfError::TimedOut(DEFAULT_TIME_LIMIT));
+        }
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        if b == b'z' && count == 0 {
+            out.extend_from_slice(&[0; 4]);
+        } else if (b'!'..=b'u').contains(&b) {
+            group[count] = b - b'!';
+            count += 1;
+            if count == 5 {
+                let value = group.iter().fold(0u64, |v, &d| v * 85 + u64::from(d));
+                out.extend_from_slice(&(value as u32).to_be_bytes());
+                count = 0;
+            }
+        } else {
+            break;
+        }
+        if out.len() as u64 > MAX_STREAM_BYTES {
+            return Err(PdfError::TooLarge(MAX_STREAM_BYTES));
+        }
+    }
+    Ok(out)
 }
 
 /// One glyph as drawn: position in PDF user space (y up), size, advance.
@@ -919,5 +1075,98 @@ mod tests {
         let mut garbage = b"%PDF-1.7\n".to_vec();
         garbage.extend((0..4000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
         assert!(extract_bytes_with_limit(&garbage, Duration::from_secs(10)).is_err());
+    }
+
+    /// A zlib stream of `mib` MiB of zeros, built from one compressed MiB
+    /// repeated, so a gigabyte costs about a megabyte.
+    fn zeros_zlib(mib: u32) -> Vec<u8> {
+        let mut compress = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut block = Vec::with_capacity(4096);
+        compress
+            .compress_vec(&[0; 1 << 20], &mut block, flate2::FlushCompress::Sync)
+            .unwrap();
+        let mut out = vec![0x78, 0xDA];
+        for _ in 0..mib {
+            out.extend_from_slice(&block);
+        }
+        // An empty final block, then the Adler-32 of the zeros.
+        out.extend_from_slice(&[0x03, 0x00]);
+        let b = ((u64::from(mib) << 20) % 65521) as u32;
+        out.extend_from_slice(&((b << 16) | 1).to_be_bytes());
+        out
+    }
+
+    fn with_stream(filter: &str, data: &[u8]) -> Vec<u8> {
+        let mut pdf = format!(
+            "%PDF-1.4\n1 0 obj\n<< /Length {} /Filter {filter} >>\nstream\n",
+            data.len()
+        )
+        .into_bytes();
+        pdf.extend_from_slice(data);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n%%EOF\n");
+        pdf
+    }
+
+    #[test]
+    fn the_bomb_helper_inflates_to_what_it_says() {
+        let mut out = Vec::new();
+        let stream = zeros_zlib(3);
+        let mut decoder = flate2::read::ZlibDecoder::new(&stream[..]);
+        std::io::Read::read_to_end(&mut decoder, &mut out).unwrap();
+        assert_eq!(out.len(), 3 << 20);
+        assert!(out.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn streams_that_inflate_past_the_cap_are_refused() {
+        let ok = AtomicBool::new(false);
+        let gigabyte = zeros_zlib(1024);
+        assert!(gigabyte.len() < 2 << 20, "{}", gigabyte.len());
+        let too_large = Err(PdfError::TooLarge(MAX_STREAM_BYTES));
+        assert_eq!(
+            check_inflated_sizes(&with_stream("/FlateDecode", &gigabyte), &ok),
+            too_large
+        );
+        // Zlib inside zlib: the outer layer is small, the inner one is not.
+        let mut twice = Vec::new();
+        let mut encoder = flate2::write::ZlibEncoder::new(&mut twice, flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, &gigabyte).unwrap();
+        encoder.finish().unwrap();
+        let pdf = with_stream("[/FlateDecode /FlateDecode]", &twice);
+        assert_eq!(check_inflated_sizes(&pdf, &ok), too_large);
+        // ASCII85 around zlib.
+        let mut a85 = Vec::new();
+        for chunk in gigabyte.chunks(4) {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let mut v = u32::from_be_bytes(word);
+            let mut digits = [0u8; 5];
+            for d in digits.iter_mut().rev() {
+                *d = b'!' + (v % 85) as u8;
+                v /= 85;
+            }
+            a85.extend_from_slice(&digits[..chunk.len() + 1]);
+        }
+        a85.extend_from_slice(b"~>");
+        let pdf = with_stream("[/ASCII85Decode /FlateDecode]", &a85);
+        assert_eq!(check_inflated_sizes(&pdf, &ok), too_large);
+        // Many streams, each under the cap, over the total.
+        let mut many = Vec::new();
+        for _ in 0..(MAX_TOTAL_STREAM_BYTES / MAX_STREAM_BYTES + 1) {
+            many.extend(with_stream("/FlateDecode", &zeros_zlib(60)));
+        }
+        assert_eq!(
+            check_inflated_sizes(&many, &ok),
+            Err(PdfError::TooLarge(MAX_TOTAL_STREAM_BYTES))
+        );
+        // Ordinary streams pass.
+        assert_eq!(
+            check_inflated_sizes(&with_stream("/FlateDecode", &zeros_zlib(2)), &ok),
+            Ok(())
+        );
+        assert_eq!(
+            check_inflated_sizes(b"%PDF-1.4 endstream stream", &ok),
+            Ok(())
+        );
     }
 }
