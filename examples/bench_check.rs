@@ -152,7 +152,9 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
         };
         let head = buf.starts_with(b"HEAD ");
         buf.drain(..end);
-        served.first_us.fetch_min(served.now_us(), Ordering::Relaxed);
+        served
+            .first_us
+            .fetch_min(served.now_us(), Ordering::Relaxed);
         tokio::time::sleep(latency).await;
         served.count.fetch_add(1, Ordering::Relaxed);
         let body = "<html><title>ok</title></html>";
