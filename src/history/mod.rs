@@ -313,6 +313,14 @@ impl History {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite(&path))?;
+        // A run is recorded in one transaction; with SQLite's 2 MiB default
+        // page cache, a run of 100,000 URLs spilled dirty pages to the WAL
+        // and read them back: 4.4 s after the last answer, 3.0 s with 8 MiB
+        // (2.5 s with 32 MiB, at 25 MiB more peak memory for 20,000 URLs).
+        // Pages are allocated only as used, so small runs pay nothing.
+        self.conn
+            .pragma_update(None, "cache_size", -8_192)
+            .map_err(sqlite(&path))?;
         if version < latest {
             self.migrate()?;
         }
