@@ -311,80 +311,8 @@ mod tests {
     use super::*;
     use crate::check::RedirectHop;
     use crate::check::similarity::Fingerprint;
+    use crate::check::similarity::prose;
     use reqwest::header::HeaderValue;
-
-    /// Deterministic varied prose from a seed: no two seeds share a text.
-    pub(crate) fn prose(words: usize, seed: u64) -> Vec<String> {
-        const VOCAB: &[&str] = &[
-            "report",
-            "council",
-            "water",
-            "resolution",
-            "member",
-            "states",
-            "security",
-            "general",
-            "assembly",
-            "human",
-            "rights",
-            "climate",
-            "refugees",
-            "budget",
-            "peace",
-            "mission",
-            "annex",
-            "session",
-            "agenda",
-            "item",
-            "draft",
-            "text",
-            "meeting",
-            "letter",
-            "permanent",
-            "representative",
-            "delegation",
-            "committee",
-            "the",
-            "of",
-            "and",
-            "to",
-            "in",
-            "a",
-            "on",
-            "for",
-            "was",
-            "with",
-            "by",
-            "that",
-            "children",
-            "health",
-            "food",
-            "energy",
-            "trade",
-            "women",
-            "law",
-            "court",
-            "sea",
-            "ocean",
-            "forest",
-            "city",
-            "school",
-            "debt",
-            "aid",
-            "vote",
-            "treaty",
-            "border",
-        ];
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..words)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                VOCAB[(x % VOCAB.len() as u64) as usize].to_string()
-            })
-            .collect()
-    }
 
     fn fp(words: &[String]) -> Fingerprint {
         Fingerprint::of_text(&words.join(" ")).unwrap()

@@ -207,54 +207,87 @@ impl Sketch {
     }
 }
 
+/// Deterministic varied prose from a seed, for tests of the content
+/// checks: no two seeds share a text.
+#[cfg(test)]
+pub(crate) fn prose(words: usize, seed: u64) -> Vec<String> {
+    const VOCAB: &[&str] = &[
+        "report",
+        "council",
+        "water",
+        "resolution",
+        "member",
+        "states",
+        "security",
+        "general",
+        "assembly",
+        "human",
+        "rights",
+        "climate",
+        "refugees",
+        "budget",
+        "peace",
+        "mission",
+        "annex",
+        "session",
+        "agenda",
+        "item",
+        "draft",
+        "text",
+        "meeting",
+        "letter",
+        "permanent",
+        "representative",
+        "delegation",
+        "committee",
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "a",
+        "on",
+        "for",
+        "was",
+        "with",
+        "by",
+        "that",
+        "children",
+        "health",
+        "food",
+        "energy",
+        "trade",
+        "women",
+        "law",
+        "court",
+        "sea",
+        "ocean",
+        "forest",
+        "city",
+        "school",
+        "debt",
+        "aid",
+        "vote",
+        "treaty",
+        "border",
+    ];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..words)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            VOCAB[(x % VOCAB.len() as u64) as usize].to_string()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn text_of(n: usize, seed: u64) -> String {
-        // Deterministic varied prose: no two seeds share a word order.
-        let vocab = [
-            "report",
-            "council",
-            "water",
-            "resolution",
-            "member",
-            "states",
-            "security",
-            "general",
-            "assembly",
-            "human",
-            "rights",
-            "climate",
-            "refugees",
-            "budget",
-            "peace",
-            "mission",
-            "annex",
-            "session",
-            "agenda",
-            "item",
-            "draft",
-            "text",
-            "meeting",
-            "letter",
-            "permanent",
-            "representative",
-            "delegation",
-            "committee",
-        ];
-        let mut x = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..n)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                vocab[(x >> 33) as usize % vocab.len()]
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        prose(n, seed).join(" ")
     }
 
     #[test]
