@@ -77,28 +77,22 @@ impl ContentChecks {
         let fragments = self.fragments.get(key).cloned().unwrap_or_default();
         let previous = self.previous.get(key).copied();
         let options = self.options;
-        let assessed = if body.len() <= INLINE_PARSE_LIMIT {
-            // Small pages cost less to parse here than to hand to another
-            // thread and wake this one again.
+        let small = body.len() <= INLINE_PARSE_LIMIT;
+        let judge = move |judged: &CheckResult, headers: &HeaderMap| {
             let observed = Observed {
                 headers,
                 body: &body,
                 body_complete: body.len() < limit,
             };
-            Ok(Assessment::new(
-                result, &observed, previous, &fragments, &options,
-            ))
+            Assessment::new(judged, &observed, previous, &fragments, &options)
+        };
+        let assessed = if small {
+            // Small pages cost less to parse here than to hand to another
+            // thread and wake this one again.
+            Ok(judge(result, headers))
         } else {
             let (judged, headers) = (result.clone(), headers.clone());
-            tokio::task::spawn_blocking(move || {
-                let observed = Observed {
-                    headers: &headers,
-                    body: &body,
-                    body_complete: body.len() < limit,
-                };
-                Assessment::new(&judged, &observed, previous, &fragments, &options)
-            })
-            .await
+            tokio::task::spawn_blocking(move || judge(&judged, &headers)).await
         };
         // The closure does not panic; if it did, the status-code verdict stands.
         let Ok(mut assessment) = assessed else {

@@ -22,7 +22,8 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RequestMethod {
     /// HEAD first; GET when HEAD answers anything but 2xx/3xx or fails after
-    /// connecting.
+    /// connecting. A checker with content checks on sends GET anyway, since
+    /// they need the body.
     #[default]
     HeadThenGet,
     /// GET only, so every alive result carries a body prefix.
