@@ -165,7 +165,9 @@ impl Fetcher {
     /// for `url`'s host, if the caller has one.
     pub async fn fetch(&self, url: &Url, method: Method, first: Option<RequestSlot>) -> Fetched {
         let mut first = first;
-        let mut chain: Vec<RedirectHop> = Vec::new();
+        // Most chains are one hop; a default first growth to four would
+        // keep three empty hops per URL for the rest of the run.
+        let mut chain: Vec<RedirectHop> = Vec::with_capacity(1);
         let mut seen: HashSet<Url> = HashSet::new();
         let mut current = without_fragment(url);
         seen.insert(current.clone());

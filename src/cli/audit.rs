@@ -164,49 +164,94 @@ impl RunHistory {
         Ok(store.last_fingerprints(urls.iter().map(String::as_str))?)
     }
 
-    /// Stamps a fresh network result with the injected clock, so reports and
-    /// history agree on the time in tests.
-    pub fn stamp(&self, result: &mut CheckResult) {
-        if let Some(now) = self.flags.now {
-            result.checked_at = now;
-        }
-    }
-
-    /// Records the run; returns each URL's standing. `from_history` says
-    /// which results came from [`RunHistory::cached`].
-    pub fn record(
-        &mut self,
-        results: &[Arc<CheckResult>],
-        from_history: impl Fn(&str) -> bool,
-    ) -> anyhow::Result<HashMap<String, Arc<Tracked>>> {
-        let Some(store) = &mut self.store else {
-            return Ok(HashMap::new());
+    /// Starts recording the run on a thread of its own, so the history is
+    /// written while the checks are still on the network instead of after
+    /// them (a fifth of a second for 20,000 URLs). Feed it with
+    /// [`Recording::add`], end it with [`RunHistory::finish_recording`].
+    pub fn start_recording(&mut self) -> anyhow::Result<Recording> {
+        let Some(mut store) = self.store.take() else {
+            return Ok(Recording::disabled());
+        };
+        let run_id = match store.begin_run(history::millis(self.started)) {
+            Ok(id) => id,
+            Err(err) => {
+                self.store = Some(store);
+                return Err(err.into());
+            }
         };
         let policy = Policy {
             dead_after: self.flags.dead_after,
             dead_after_days: self.flags.dead_after_days,
         };
-        let observations: Vec<Observation<'_>> = results
-            .iter()
-            .map(|result| Observation {
-                result,
-                at: history::millis(result.checked_at),
-                from_history: from_history(&result.url),
-                fingerprint: result.fingerprint.map(|f| f.0 as i64),
+        let clock = self.flags.now;
+        let (sender, batches) = std::sync::mpsc::channel::<Batch>();
+        let thread = std::thread::Builder::new()
+            .name("linkrot-history".to_string())
+            .spawn(move || {
+                let mut tracked = HashMap::new();
+                for batch in batches {
+                    for (result, from_history) in batch {
+                        let observation = Observation {
+                            result: &result,
+                            at: history::millis(result.checked_at),
+                            from_history,
+                            fingerprint: result.fingerprint.map(|f| f.0 as i64),
+                        };
+                        match store.record_check(run_id, &observation, &policy) {
+                            Ok(standing) => {
+                                tracked.insert(result.url.clone(), standing);
+                            }
+                            Err(err) => {
+                                store.abandon_run();
+                                return Err(Box::new((store, err)));
+                            }
+                        }
+                    }
+                }
+                let finished = clock.unwrap_or_else(jiff::Timestamp::now);
+                match store.finish_run(run_id, history::millis(finished), tracked.len()) {
+                    Ok(()) => Ok((store, run_id, tracked)),
+                    Err(err) => Err(Box::new((store, err))),
+                }
             })
-            .collect();
-        let finished = match self.flags.now {
-            Some(now) => now,
-            None => jiff::Timestamp::now(),
+            .context("cannot start the history writer")?;
+        Ok(Recording {
+            sender: Some(sender),
+            batch: Vec::new(),
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for the history writer to commit the run; returns each URL's
+    /// standing. Nothing of the run is kept if any of it failed.
+    pub fn finish_recording(
+        &mut self,
+        mut recording: Recording,
+    ) -> anyhow::Result<HashMap<String, Arc<Tracked>>> {
+        recording.flush();
+        drop(recording.sender.take());
+        let Some(thread) = recording.thread.take() else {
+            return Ok(HashMap::new());
         };
-        let record = store.record_run(
-            history::millis(self.started),
-            history::millis(finished),
-            &observations,
-            &policy,
-        )?;
-        self.run_id = Some(record.run_id);
-        Ok(record.tracked)
+        match thread.join() {
+            Ok(Ok((store, run_id, tracked))) => {
+                self.store = Some(store);
+                self.run_id = Some(run_id);
+                Ok(tracked)
+            }
+            Ok(Err(failed)) => {
+                let (store, err) = *failed;
+                self.store = Some(store);
+                Err(err.into())
+            }
+            Err(_) => Err(anyhow::anyhow!("the history writer stopped unexpectedly")),
+        }
+    }
+
+    /// The injected clock (`--now`), if any: fresh results are stamped with
+    /// it so reports and history agree on the time in tests.
+    pub fn clock(&self) -> Option<jiff::Timestamp> {
+        self.flags.now
     }
 
     /// Stores this run's citation health and returns the health of the runs
@@ -222,6 +267,57 @@ impl RunHistory {
         store.set_run_health(run_id, alive, counted)?;
         // Enough runs for years of weekly audits; the chart stays small.
         Ok(store.run_health(520)?)
+    }
+}
+
+/// What the history writer returns: the store back, the run and each URL's
+/// standing; or the store and the error that stopped it.
+type Recorded =
+    Result<(History, i64, HashMap<String, Arc<Tracked>>), Box<(History, history::HistoryError)>>;
+
+/// Results on their way to the writer, each with whether it was served from
+/// the history.
+type Batch = Vec<(Arc<CheckResult>, bool)>;
+
+/// The results of a run on their way to the history writer (see
+/// [`RunHistory::start_recording`]).
+#[derive(Debug)]
+pub struct Recording {
+    sender: Option<std::sync::mpsc::Sender<Batch>>,
+    batch: Batch,
+    thread: Option<std::thread::JoinHandle<Recorded>>,
+}
+
+/// Results handed to the writer at once: one wake-up per batch, not per URL.
+const RECORD_BATCH: usize = 64;
+
+impl Recording {
+    fn disabled() -> Recording {
+        Recording {
+            sender: None,
+            batch: Vec::new(),
+            thread: None,
+        }
+    }
+
+    /// Queues one result; `from_history` says it was served from the cache.
+    pub fn add(&mut self, result: Arc<CheckResult>, from_history: bool) {
+        if self.sender.is_none() {
+            return;
+        }
+        self.batch.push((result, from_history));
+        if self.batch.len() >= RECORD_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(sender) = &self.sender
+            && !self.batch.is_empty()
+        {
+            // A writer that stopped on an error reports it when joined.
+            let _ = sender.send(std::mem::take(&mut self.batch));
+        }
     }
 }
 

@@ -59,6 +59,17 @@ pub enum Command {
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
+    // `LINKROT_LOG=debug` (any tracing filter) logs to stderr: the phases of
+    // a run and their timings, retries, archive decisions.
+    if let Ok(filter) = std::env::var("LINKROT_LOG") {
+        let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
     let args: Vec<OsString> = std::env::args_os().collect();
     let (args, hosts) = match with_config(args) {
         Ok(found) => found,

@@ -367,6 +367,9 @@ impl History {
         max_age_ms: i64,
     ) -> Result<HashMap<String, CheckResult>, HistoryError> {
         let path = &self.path;
+        if !self.has_checks()? {
+            return Ok(HashMap::new());
+        }
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -463,6 +466,9 @@ impl History {
         urls: impl IntoIterator<Item = &'u str>,
     ) -> Result<HashMap<String, i64>, HistoryError> {
         let path = &self.path;
+        if !self.has_checks()? {
+            return Ok(HashMap::new());
+        }
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -484,6 +490,14 @@ impl History {
         Ok(found)
     }
 
+    /// The history holds at least one check. A first run asks once instead
+    /// of once per URL (20,000 lookups took a tenth of a second).
+    fn has_checks(&self) -> Result<bool, HistoryError> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM checks)", [], |row| row.get(0))
+            .map_err(sqlite(&self.path))
+    }
+
     /// Records one run: folds each network observation into its URL's
     /// standing with `policy`, stores every row, and returns the standings.
     /// All of it is one transaction.
@@ -494,118 +508,171 @@ impl History {
         observations: &[Observation<'_>],
         policy: &Policy,
     ) -> Result<RunRecord, HistoryError> {
-        let path = self.path.clone();
-        let map = sqlite(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&map)?;
-        tx.execute(
-            "INSERT INTO runs (started_at, finished_at, linkrot_version, urls) VALUES (?1, ?2, ?3, ?4)",
-            params![started_at, finished_at, env!("CARGO_PKG_VERSION"), observations.len() as i64],
-        )
-        .map_err(&map)?;
-        let run_id = tx.last_insert_rowid();
+        let run_id = self.begin_run(started_at)?;
         let mut tracked = HashMap::with_capacity(observations.len());
-        {
-            let mut get_status = tx
-                .prepare_cached(
-                    "SELECT first_seen, last_checked, last_ok, first_failed, consecutive_failures,
-                            dead_since, state
-                     FROM urls WHERE url = ?1",
-                )
-                .map_err(&map)?;
-            let mut put_status = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO urls (url, first_seen, last_checked, last_ok, first_failed,
-                            consecutive_failures, dead_since, state, last_run)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(&map)?;
-            let mut put_check = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO checks (run_id, url, verdict, status, final_url, chain, error,
-                            method, attempts, elapsed_ms, checked_at, content_type, content_length,
-                            insecure, source, state, change, consecutive_failures, fingerprint)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                             ?17, ?18, ?19)",
-                )
-                .map_err(&map)?;
-            for observation in observations {
-                let result = observation.result;
-                let previous = get_status
-                    .query_row([&result.url], |row| {
-                        Ok(UrlStatus {
-                            first_seen: row.get(0)?,
-                            last_checked: row.get(1)?,
-                            last_ok: row.get(2)?,
-                            first_failed: row.get(3)?,
-                            consecutive_failures: row.get(4)?,
-                            dead_since: row.get(5)?,
-                            state: State::parse(&row.get::<_, String>(6)?)
-                                .unwrap_or(State::Unknown),
-                        })
-                    })
-                    .optional()
-                    .map_err(&map)?;
-                let (status, change) = match (&previous, observation.from_history) {
-                    (Some(previous), true) => (previous.clone(), Change::Unchanged),
-                    _ => policy.apply(previous.as_ref(), Evidence::of(result), observation.at),
-                };
-                put_status
-                    .execute(params![
-                        result.url,
-                        status.first_seen,
-                        status.last_checked,
-                        status.last_ok,
-                        status.first_failed,
-                        status.consecutive_failures,
-                        status.dead_since,
-                        status.state.as_str(),
-                        run_id,
-                    ])
-                    .map_err(&map)?;
-                let chain: Vec<StoredHop> = result.chain.iter().map(StoredHop::from).collect();
-                let chain = serde_json::to_string(&chain).unwrap_or_else(|_| "[]".to_string());
-                put_check
-                    .execute(params![
-                        run_id,
-                        result.url,
-                        result.verdict.as_str(),
-                        result.status,
-                        result.final_url,
-                        chain,
-                        result.error,
-                        result.method,
-                        result.attempts,
-                        result.elapsed_ms as i64,
-                        observation.at,
-                        result.content_type,
-                        result.content_length.map(|n| n as i64),
-                        result.insecure,
-                        if observation.from_history {
-                            "history"
-                        } else {
-                            "network"
-                        },
-                        status.state.as_str(),
-                        change.as_str(),
-                        status.consecutive_failures,
-                        observation.fingerprint,
-                    ])
-                    .map_err(&map)?;
-                tracked.insert(
-                    result.url.clone(),
-                    Arc::new(Tracked {
-                        status,
-                        change,
-                        from_history: observation.from_history,
-                    }),
-                );
+        for observation in observations {
+            match self.record_check(run_id, observation, policy) {
+                Ok(standing) => {
+                    tracked.insert(observation.result.url.clone(), standing);
+                }
+                Err(err) => {
+                    self.abandon_run();
+                    return Err(err);
+                }
             }
         }
-        tx.commit().map_err(&map)?;
+        self.finish_run(run_id, finished_at, observations.len())?;
         Ok(RunRecord { run_id, tracked })
+    }
+
+    /// Opens the transaction of a run and inserts the run; returns its id.
+    /// Follow with [`History::record_check`] for each URL, then
+    /// [`History::finish_run`] (or [`History::abandon_run`]): a run is
+    /// recorded whole or not at all, and checks can be recorded while
+    /// others are still on the network.
+    pub fn begin_run(&mut self, started_at: i64) -> Result<i64, HistoryError> {
+        let map = sqlite(&self.path);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(&map)?;
+        let inserted = self.conn.execute(
+            "INSERT INTO runs (started_at, finished_at, linkrot_version, urls) VALUES (?1, ?1, ?2, 0)",
+            params![started_at, env!("CARGO_PKG_VERSION")],
+        );
+        if let Err(err) = inserted {
+            self.abandon_run();
+            return Err(map(err));
+        }
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Folds one observation into its URL's standing and stores the check,
+    /// inside the run [`History::begin_run`] opened.
+    pub fn record_check(
+        &mut self,
+        run_id: i64,
+        observation: &Observation<'_>,
+        policy: &Policy,
+    ) -> Result<Arc<Tracked>, HistoryError> {
+        let path = self.path.clone();
+        let map = sqlite(&path);
+        let mut get_status = self
+            .conn
+            .prepare_cached(
+                "SELECT first_seen, last_checked, last_ok, first_failed, consecutive_failures,
+                        dead_since, state
+                 FROM urls WHERE url = ?1",
+            )
+            .map_err(&map)?;
+        let result = observation.result;
+        let previous = get_status
+            .query_row([&result.url], |row| {
+                Ok(UrlStatus {
+                    first_seen: row.get(0)?,
+                    last_checked: row.get(1)?,
+                    last_ok: row.get(2)?,
+                    first_failed: row.get(3)?,
+                    consecutive_failures: row.get(4)?,
+                    dead_since: row.get(5)?,
+                    state: State::parse(&row.get::<_, String>(6)?).unwrap_or(State::Unknown),
+                })
+            })
+            .optional()
+            .map_err(&map)?;
+        drop(get_status);
+        let (status, change) = match (&previous, observation.from_history) {
+            (Some(previous), true) => (previous.clone(), Change::Unchanged),
+            _ => policy.apply(previous.as_ref(), Evidence::of(result), observation.at),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO urls (url, first_seen, last_checked, last_ok, first_failed,
+                        consecutive_failures, dead_since, state, last_run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .map_err(&map)?
+            .execute(params![
+                result.url,
+                status.first_seen,
+                status.last_checked,
+                status.last_ok,
+                status.first_failed,
+                status.consecutive_failures,
+                status.dead_since,
+                status.state.as_str(),
+                run_id,
+            ])
+            .map_err(&map)?;
+        let chain: Vec<StoredHop> = result.chain.iter().map(StoredHop::from).collect();
+        let chain = serde_json::to_string(&chain).unwrap_or_else(|_| "[]".to_string());
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO checks (run_id, url, verdict, status, final_url, chain, error,
+                        method, attempts, elapsed_ms, checked_at, content_type, content_length,
+                        insecure, source, state, change, consecutive_failures, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         ?17, ?18, ?19)",
+            )
+            .map_err(&map)?
+            .execute(params![
+                run_id,
+                result.url,
+                result.verdict.as_str(),
+                result.status,
+                result.final_url,
+                chain,
+                result.error,
+                result.method,
+                result.attempts,
+                result.elapsed_ms as i64,
+                observation.at,
+                result.content_type,
+                result.content_length.map(|n| n as i64),
+                result.insecure,
+                if observation.from_history {
+                    "history"
+                } else {
+                    "network"
+                },
+                status.state.as_str(),
+                change.as_str(),
+                status.consecutive_failures,
+                observation.fingerprint,
+            ])
+            .map_err(&map)?;
+        Ok(Arc::new(Tracked {
+            status,
+            change,
+            from_history: observation.from_history,
+        }))
+    }
+
+    /// Completes the run [`History::begin_run`] opened: its end time and
+    /// number of URLs, then the commit.
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        finished_at: i64,
+        urls: usize,
+    ) -> Result<(), HistoryError> {
+        let map = sqlite(&self.path);
+        let done = self
+            .conn
+            .execute(
+                "UPDATE runs SET finished_at = ?2, urls = ?3 WHERE id = ?1",
+                params![run_id, finished_at, urls as i64],
+            )
+            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        if let Err(err) = done {
+            self.abandon_run();
+            return Err(map(err));
+        }
+        Ok(())
+    }
+
+    /// Rolls back the run in progress, if any: nothing of it is kept.
+    pub fn abandon_run(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 
     /// Every recorded check of one URL, oldest first.
@@ -849,6 +916,46 @@ mod tests {
         assert_eq!(diff.changed.len(), 1);
         assert_eq!(diff.changed[0].url, "https://a.test/down");
         assert!(diff.gone.is_empty());
+    }
+
+    #[test]
+    fn a_run_recorded_check_by_check_is_kept_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let up = result("https://a.test/up", Verdict::Ok, Some(200));
+        let policy = Policy::default();
+        let count = |h: &History, table: &str| -> i64 {
+            h.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        // Abandoned half-way: no run, no check, no URL standing.
+        let run = history.begin_run(0).unwrap();
+        history
+            .record_check(run, &observe(&up, 0), &policy)
+            .unwrap();
+        history.abandon_run();
+        assert_eq!(count(&history, "runs"), 0);
+        assert_eq!(count(&history, "checks"), 0);
+        assert_eq!(count(&history, "urls"), 0);
+        // Finished: the run row gets its end time and URL count.
+        let run = history.begin_run(1_000).unwrap();
+        let standing = history
+            .record_check(run, &observe(&up, 0), &policy)
+            .unwrap();
+        assert_eq!(standing.status.state, State::Alive);
+        history.finish_run(run, 5_000, 1).unwrap();
+        let (finished, urls): (i64, i64) = history
+            .conn
+            .query_row(
+                "SELECT finished_at, urls FROM runs WHERE id = ?1",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((finished, urls), (5_000, 1));
+        assert_eq!(count(&history, "checks"), 1);
+        assert!(history.has_checks().unwrap());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write;
 use std::sync::Arc;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -233,8 +234,27 @@ const ERROR_HOOK: &str = "window.linkrotErrors=[];(function(){function note(m){w
 /// No requests of any kind; inline styles and scripts only.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-/// Renders the whole page.
+/// Where the document sections go in the page skeleton, and the rows in a
+/// section's: the page is written in pieces, so a report of 200,000
+/// citations never sits in memory as one string. (NUL cannot occur in
+/// rendered text: maud passes it through, but no name or label holds it.)
+const SECTIONS_MARK: &str = "\u{0}linkrot-sections\u{0}";
+const ROWS_MARK: &str = "\u{0}linkrot-rows\u{0}";
+
+/// Renders the whole page into one string.
 pub fn render(rows: &[AuditRow], ctx: &HtmlContext<'_>) -> String {
+    let mut out = Vec::new();
+    write_html(&mut out, rows, ctx).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("maud renders UTF-8")
+}
+
+/// Writes the whole page to `out`, one document section and one row at a
+/// time.
+pub fn write_html(
+    out: &mut dyn Write,
+    rows: &[AuditRow],
+    ctx: &HtmlContext<'_>,
+) -> std::io::Result<()> {
     let groups = group_by_document(rows, ctx.documents);
     let mut totals: Vec<(Verdict, usize)> = Verdict::ALL.iter().map(|&v| (v, 0)).collect();
     let mut overall = Tally::default();
@@ -285,15 +305,31 @@ pub fn render(rows: &[AuditRow], ctx: &HtmlContext<'_>) -> String {
                         p.notice { "Filters, search and sorting need JavaScript. Every citation is listed below." }
                     }
                     (filters(&groups, &present, &hosts, rows.len()))
-                    @for (i, group) in groups.iter().enumerate() {
-                        (document_section(i, group, ctx))
-                    }
+                    (PreEscaped(SECTIONS_MARK))
                 }
                 script { (PreEscaped(SCRIPT)) }
             }
         }
     };
-    page.into_string()
+    let page = page.into_string();
+    let (before, after) = page
+        .split_once(SECTIONS_MARK)
+        .expect("the skeleton holds the sections mark");
+    out.write_all(before.as_bytes())?;
+    for (i, group) in groups.iter().enumerate() {
+        let section = document_section(i, group).into_string();
+        match section.split_once(ROWS_MARK) {
+            Some((open, close)) => {
+                out.write_all(open.as_bytes())?;
+                for row in &group.rows {
+                    out.write_all(citation_row(row, ctx).into_string().as_bytes())?;
+                }
+                out.write_all(close.as_bytes())?;
+            }
+            None => out.write_all(section.as_bytes())?,
+        }
+    }
+    out.write_all(after.as_bytes())
 }
 
 fn overview(
@@ -544,7 +580,8 @@ fn filters(
     }
 }
 
-fn document_section(i: usize, group: &DocumentRows<'_>, ctx: &HtmlContext<'_>) -> Markup {
+/// A document's section, with [`ROWS_MARK`] where its rows go.
+fn document_section(i: usize, group: &DocumentRows<'_>) -> Markup {
     html! {
         section.document id={"doc-" (i)} data-doc=(i) aria-labelledby={"doc-" (i) "-h"}
             // A height estimate until the section is first drawn, so the
@@ -575,9 +612,7 @@ fn document_section(i: usize, group: &DocumentRows<'_>, ctx: &HtmlContext<'_>) -
                         }
                     }
                     tbody {
-                        @for row in &group.rows {
-                            (citation_row(row, ctx))
-                        }
+                        (PreEscaped(ROWS_MARK))
                     }
                 }
             }
@@ -706,8 +741,7 @@ pub fn write_html_file(
     rows: &[AuditRow],
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
-    let page = render(rows, ctx);
-    super::write_atomically(path, |out| out.write_all(page.as_bytes()))
+    super::write_atomically(path, |out| write_html(out, rows, ctx))
 }
 
 #[cfg(test)]
