@@ -455,6 +455,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|r| r.expect("every URL is checked or cached"))
         .collect();
     let tracked = history.finish_recording(recording)?;
+    // Without preservation the network is done: the runtime's idle
+    // connections and the checker's state go before the report rows are
+    // built (they were a fifth of the peak memory at 20,000 URLs).
+    let preserving = args.archive.archive.is_some() || !args.wayback.wayback.is_empty();
+    let (runtime, checker) = if preserving {
+        (Some(runtime), Some(checker))
+    } else {
+        drop(checker);
+        drop(runtime);
+        (None, None)
+    };
     tracing::debug!(elapsed = ?started.elapsed(), "history recorded");
 
     let mut rows: Vec<AuditRow> = citations
@@ -472,14 +483,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     // Preservation: local snapshots of live pages, the Internet Archive.
-    let archive = args
-        .archive
-        .options(FetchOptions::from_check(
-            &archive_check_options,
-            checker.limits().clone(),
-        ))
-        .map(|o| (o, args.archive.archive_concurrency as usize));
-    if archive.is_some() || !args.wayback.wayback.is_empty() {
+    if let (Some(runtime), Some(checker)) = (&runtime, &checker) {
+        let archive = args
+            .archive
+            .options(FetchOptions::from_check(
+                &archive_check_options,
+                checker.limits().clone(),
+            ))
+            .map(|o| (o, args.archive.archive_concurrency as usize));
         let archive_dir = archive.as_ref().map(|(o, _)| o.dir.clone());
         let preserved = runtime
             .block_on(preserve(
