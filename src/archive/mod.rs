@@ -68,12 +68,14 @@ pub struct Snapshot {
 /// Internet Archive copy and the date the citation speaks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Preservation {
-    /// The local WARC snapshot of the URL, if one was taken.
-    pub snapshot: Option<Snapshot>,
+    /// The local WARC snapshot of the URL, if one was taken. (Boxed, like
+    /// the Wayback copy: every report row carries a `Preservation`, and most
+    /// runs preserve nothing.)
+    pub snapshot: Option<Box<Snapshot>>,
     /// Why no snapshot was taken of a live URL.
     pub archive_error: Option<String>,
     /// The Wayback Machine copy found (lookup) or made (save).
-    pub wayback: Option<wayback::Capture>,
+    pub wayback: Option<Box<wayback::Capture>>,
     /// Why the Wayback step found or made nothing, when it was asked to.
     pub wayback_error: Option<String>,
     /// The date the lookup aimed at: the footnote's access or publication

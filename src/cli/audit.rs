@@ -168,9 +168,11 @@ impl RunHistory {
     /// written while the checks are still on the network instead of after
     /// them (a fifth of a second for 20,000 URLs). Feed it with
     /// [`Recording::add`], end it with [`RunHistory::finish_recording`].
-    pub fn start_recording(&mut self) -> anyhow::Result<Recording> {
+    /// `urls` is the number of unique URLs: each result comes with its
+    /// index, and the standings come back in a vector of that length.
+    pub fn start_recording(&mut self, urls: usize) -> anyhow::Result<Recording> {
         let Some(mut store) = self.store.take() else {
-            return Ok(Recording::disabled());
+            return Ok(Recording::disabled(urls));
         };
         let run_id = match store.begin_run(history::millis(self.started)) {
             Ok(id) => id,
@@ -188,9 +190,10 @@ impl RunHistory {
         let thread = std::thread::Builder::new()
             .name("linkrot-history".to_string())
             .spawn(move || {
-                let mut tracked = HashMap::new();
+                let mut tracked = vec![None; urls];
+                let mut recorded = 0;
                 for batch in batches {
-                    for (result, from_history) in batch {
+                    for (slot, result, from_history) in batch {
                         let observation = Observation {
                             result: &result,
                             at: history::millis(result.checked_at),
@@ -199,7 +202,10 @@ impl RunHistory {
                         };
                         match store.record_check(run_id, &observation, &policy) {
                             Ok(standing) => {
-                                tracked.insert(result.url.clone(), standing);
+                                recorded += 1;
+                                if let Some(entry) = tracked.get_mut(slot) {
+                                    *entry = Some(standing);
+                                }
                             }
                             Err(err) => {
                                 store.abandon_run();
@@ -209,7 +215,7 @@ impl RunHistory {
                     }
                 }
                 let finished = clock.unwrap_or_else(jiff::Timestamp::now);
-                match store.finish_run(run_id, history::millis(finished), tracked.len()) {
+                match store.finish_run(run_id, history::millis(finished), recorded) {
                     Ok(()) => Ok((store, run_id, tracked)),
                     Err(err) => Err(Box::new((store, err))),
                 }
@@ -219,19 +225,21 @@ impl RunHistory {
             sender: Some(sender),
             batch: Vec::new(),
             thread: Some(thread),
+            urls,
         })
     }
 
     /// Waits for the history writer to commit the run; returns each URL's
-    /// standing. Nothing of the run is kept if any of it failed.
+    /// standing by index (all `None` without history). Nothing of the run
+    /// is kept if any of it failed.
     pub fn finish_recording(
         &mut self,
         mut recording: Recording,
-    ) -> anyhow::Result<HashMap<String, Arc<Tracked>>> {
+    ) -> anyhow::Result<Vec<Option<Arc<Tracked>>>> {
         recording.flush();
         drop(recording.sender.take());
         let Some(thread) = recording.thread.take() else {
-            return Ok(HashMap::new());
+            return Ok(vec![None; recording.urls]);
         };
         match thread.join() {
             Ok(Ok((store, run_id, tracked))) => {
@@ -273,11 +281,11 @@ impl RunHistory {
 /// What the history writer returns: the store back, the run and each URL's
 /// standing; or the store and the error that stopped it.
 type Recorded =
-    Result<(History, i64, HashMap<String, Arc<Tracked>>), Box<(History, history::HistoryError)>>;
+    Result<(History, i64, Vec<Option<Arc<Tracked>>>), Box<(History, history::HistoryError)>>;
 
-/// Results on their way to the writer, each with whether it was served from
-/// the history.
-type Batch = Vec<(Arc<CheckResult>, bool)>;
+/// Results on their way to the writer, each with its URL's index and
+/// whether it was served from the history.
+type Batch = Vec<(usize, Arc<CheckResult>, bool)>;
 
 /// The results of a run on their way to the history writer (see
 /// [`RunHistory::start_recording`]).
@@ -286,26 +294,30 @@ pub struct Recording {
     sender: Option<std::sync::mpsc::Sender<Batch>>,
     batch: Batch,
     thread: Option<std::thread::JoinHandle<Recorded>>,
+    /// The number of unique URLs of the run.
+    urls: usize,
 }
 
 /// Results handed to the writer at once: one wake-up per batch, not per URL.
 const RECORD_BATCH: usize = 64;
 
 impl Recording {
-    fn disabled() -> Recording {
+    fn disabled(urls: usize) -> Recording {
         Recording {
             sender: None,
             batch: Vec::new(),
             thread: None,
+            urls,
         }
     }
 
-    /// Queues one result; `from_history` says it was served from the cache.
-    pub fn add(&mut self, result: Arc<CheckResult>, from_history: bool) {
+    /// Queues the result of the URL with index `slot`; `from_history` says
+    /// it was served from the cache.
+    pub fn add(&mut self, slot: usize, result: Arc<CheckResult>, from_history: bool) {
         if self.sender.is_none() {
             return;
         }
-        self.batch.push((result, from_history));
+        self.batch.push((slot, result, from_history));
         if self.batch.len() >= RECORD_BATCH {
             self.flush();
         }

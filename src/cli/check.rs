@@ -403,7 +403,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|(url, f)| (url, Fingerprint(f as u64)))
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
-    let mut recording = history.start_recording()?;
+    let mut recording = history.start_recording(unique.len())?;
     let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; unique.len()];
     let mut to_check = Vec::new();
     let mut to_check_slots = Vec::new();
@@ -411,7 +411,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         match cached.get(&url) {
             Some(result) => {
                 let result = Arc::new(result.clone());
-                recording.add(result.clone(), true);
+                recording.add(slot, result.clone(), true);
                 results[slot] = Some(result);
             }
             None => {
@@ -436,12 +436,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // The results are gathered on a worker, not on this thread: a result
     // handed from a worker to the thread blocked in `block_on` costs a
     // futex wake-up each, which profiling put at 8% of the CPU time.
-    let (checked, recording) = {
+    let (checked, recording, to_check_slots) = {
         let (checker, bar, clock) = (checker.clone(), bar.clone(), history.clock());
         runtime
             .block_on(runtime.spawn(async move {
-                let checked = check_unique(&checker, to_check, &bar, clock, &mut recording).await;
-                (checked, recording)
+                let checked = check_unique(
+                    &checker,
+                    to_check,
+                    &to_check_slots,
+                    &bar,
+                    clock,
+                    &mut recording,
+                )
+                .await;
+                (checked, recording, to_check_slots)
             }))
             .context("the checker stopped unexpectedly")?
     };
@@ -473,7 +481,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .zip(slots)
         .map(|(citation, slot)| {
             let result = results[slot].clone();
-            let tracked = tracked.get(&result.url).cloned();
+            let tracked = tracked[slot].clone();
             AuditRow {
                 citation,
                 result,
@@ -568,17 +576,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             })
             .collect();
         if let Some(path) = &html_path {
-            let mut extras = preservation_extras(&rows, path);
-            // The history's dates for each URL: "dead since / last alive".
-            for row in &rows {
-                let Some(tracked) = &row.tracked else {
-                    continue;
-                };
-                let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).ok();
-                let entry = extras.entry(row.result.url.clone()).or_default();
-                entry.dead_since = tracked.status.first_failed.and_then(at);
-                entry.last_ok = tracked.status.last_ok.and_then(at);
-            }
+            // The history's dates ("dead since / last alive") come from
+            // each row's standing.
+            let extras = preservation_extras(&rows, path);
             let context = HtmlContext {
                 generated_at,
                 documents: &documents,
@@ -721,6 +721,7 @@ fn dedup_key(url: &str) -> String {
 async fn check_unique(
     checker: &Checker,
     unique: Vec<String>,
+    slots: &[usize],
     bar: &indicatif::ProgressBar,
     clock: Option<jiff::Timestamp>,
     recording: &mut Recording,
@@ -749,7 +750,7 @@ async fn check_unique(
         }
         bar.inc(1);
         let result = Arc::new(result);
-        recording.add(result.clone(), false);
+        recording.add(slots[i], result.clone(), false);
         results[i] = Some(result);
     }
     let _ = feeder.await;

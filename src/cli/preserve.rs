@@ -91,7 +91,7 @@ pub async fn preserve(
         let (snapshots, _files) = snapshot_all(options, urls, concurrency).await?;
         for (row, p) in rows.iter().zip(out.iter_mut()) {
             match snapshots.get(&row.result.url) {
-                Some(Ok(s)) => p.snapshot = Some(s.clone()),
+                Some(Ok(s)) => p.snapshot = Some(Box::new(s.clone())),
                 Some(Err(e)) => p.archive_error = Some(e.clone()),
                 None => {}
             }
@@ -145,7 +145,7 @@ pub async fn preserve(
             }
             let key = (row.result.url.clone(), p.citation_date.unwrap_or(today));
             match index.get(&key).and_then(|&i| answers.get(i)) {
-                Some(Ok(Some(capture))) => p.wayback = Some(capture.clone()),
+                Some(Ok(Some(capture))) => p.wayback = Some(Box::new(capture.clone())),
                 Some(Ok(None)) => {
                     p.wayback_error = Some("no capture in the Wayback Machine".into())
                 }
@@ -167,7 +167,7 @@ pub async fn preserve(
         for (row, p) in rows.iter().zip(out.iter_mut()) {
             match saved.get(&row.result.url) {
                 Some(SaveOutcome::Saved(capture)) => {
-                    p.wayback = Some(capture.clone());
+                    p.wayback = Some(Box::new(capture.clone()));
                     p.wayback_error = None;
                 }
                 Some(SaveOutcome::Failed(reason)) => {

@@ -637,6 +637,16 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
         .or((!content_reasons.is_empty()).then_some(content_reasons.as_str()))
         .or(r.error.as_deref());
     let host = host_of(&c.url);
+    // "Dead since / last alive": given in the extras, else the history's
+    // standing of the URL (read here, not copied into a map per URL).
+    let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).ok();
+    let standing = row.tracked.as_ref().map(|t| &t.status);
+    let dead_since = extras
+        .and_then(|e| e.dead_since)
+        .or_else(|| standing.and_then(|s| s.first_failed).and_then(at));
+    let last_ok = extras
+        .and_then(|e| e.last_ok)
+        .or_else(|| standing.and_then(|s| s.last_ok).and_then(at));
     // Missing status sorts after every real one.
     let status_key = r.status.map_or(1000, u32::from);
     html! {
@@ -721,12 +731,12 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
                             }
                         }
                     }
-                    @if e.dead_since.is_some() || e.last_ok.is_some() {
-                        p.since {
-                            @if let Some(t) = e.dead_since { "Dead since " time datetime=(t.to_string()) { (date(t)) } }
-                            @if e.dead_since.is_some() && e.last_ok.is_some() { " · " }
-                            @if let Some(t) = e.last_ok { "last alive " time datetime=(t.to_string()) { (date(t)) } }
-                        }
+                }
+                @if dead_since.is_some() || last_ok.is_some() {
+                    p.since {
+                        @if let Some(t) = dead_since { "Dead since " time datetime=(t.to_string()) { (date(t)) } }
+                        @if dead_since.is_some() && last_ok.is_some() { " · " }
+                        @if let Some(t) = last_ok { "last alive " time datetime=(t.to_string()) { (date(t)) } }
                     }
                 }
             }
