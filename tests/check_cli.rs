@@ -449,3 +449,40 @@ fn docx_footnotes_are_checked() {
         ]
     );
 }
+
+/// `LINKROT_LOG=debug` logs each phase of the run with its time on stderr;
+/// without it, nothing of the sort is printed.
+#[test]
+fn linkrot_log_reports_the_phases_of_a_run() {
+    let server = TestServer::start(routes());
+    let dir = tempfile::tempdir().unwrap();
+    let doc = write_doc(dir.path(), &document(&server));
+    let logged = check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .env("LINKROT_LOG", "linkrot=debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&logged.stderr);
+    for phase in [
+        "scanned",
+        "history read",
+        "checked",
+        "history recorded",
+        "CSV written",
+        "HTML written",
+        "done",
+    ] {
+        assert!(stderr.contains(phase), "no {phase:?} in {stderr}");
+    }
+    assert!(stderr.contains("elapsed="), "{stderr}");
+    let quiet = check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(dir.path().join("out2"))
+        .env_remove("LINKROT_LOG")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("history recorded"));
+}
