@@ -186,13 +186,20 @@ impl RunHistory {
             dead_after_days: self.flags.dead_after_days,
         };
         let clock = self.flags.now;
-        let (sender, batches) = std::sync::mpsc::channel::<Batch>();
+        // `None` says every result was sent: commit. A channel closed
+        // without it (the run stopped on an error or a panic) rolls back.
+        let (sender, batches) = std::sync::mpsc::channel::<Option<Batch>>();
         let thread = std::thread::Builder::new()
             .name("linkrot-history".to_string())
             .spawn(move || {
                 let mut tracked = vec![None; urls];
                 let mut recorded = 0;
-                for batch in batches {
+                let mut complete = false;
+                for message in batches {
+                    let Some(batch) = message else {
+                        complete = true;
+                        break;
+                    };
                     for (slot, result, from_history) in batch {
                         let observation = Observation {
                             result: &result,
@@ -213,6 +220,11 @@ impl RunHistory {
                             }
                         }
                     }
+                }
+                if !complete {
+                    // Nobody waits for this thread any more; keep nothing.
+                    store.abandon_run();
+                    return Ok((store, run_id, tracked));
                 }
                 let finished = clock.unwrap_or_else(jiff::Timestamp::now);
                 match store.finish_run(run_id, history::millis(finished), recorded) {
@@ -237,7 +249,10 @@ impl RunHistory {
         mut recording: Recording,
     ) -> anyhow::Result<Vec<Option<Arc<Tracked>>>> {
         recording.flush();
-        drop(recording.sender.take());
+        if let Some(sender) = recording.sender.take() {
+            // A writer that stopped on an error reports it when joined.
+            let _ = sender.send(None);
+        }
         let Some(thread) = recording.thread.take() else {
             return Ok(vec![None; recording.urls]);
         };
@@ -291,7 +306,7 @@ type Batch = Vec<(usize, Arc<CheckResult>, bool)>;
 /// [`RunHistory::start_recording`]).
 #[derive(Debug)]
 pub struct Recording {
-    sender: Option<std::sync::mpsc::Sender<Batch>>,
+    sender: Option<std::sync::mpsc::Sender<Option<Batch>>>,
     batch: Batch,
     thread: Option<std::thread::JoinHandle<Recorded>>,
     /// The number of unique URLs of the run.
@@ -328,7 +343,19 @@ impl Recording {
             && !self.batch.is_empty()
         {
             // A writer that stopped on an error reports it when joined.
-            let _ = sender.send(std::mem::take(&mut self.batch));
+            let _ = sender.send(Some(std::mem::take(&mut self.batch)));
+        }
+    }
+}
+
+impl Drop for Recording {
+    /// A recording dropped before [`RunHistory::finish_recording`] (the run
+    /// stopped early) is rolled back, and the file closed, before the
+    /// process goes on; this run keeps no history after that.
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -373,6 +400,45 @@ pub fn write_ci_outputs(audit: &Audit<'_>, flags: &CiFlags) -> anyhow::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn flags() -> HistoryFlags {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            history: HistoryFlags,
+        }
+        <Flags as clap::Parser>::parse_from(["linkrot"]).history
+    }
+
+    fn result(url: &str) -> Arc<CheckResult> {
+        Arc::new(CheckResult::unrequested(
+            url,
+            crate::check::Verdict::Placeholder,
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_recording_is_committed_when_finished_and_rolled_back_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("linkrot.sqlite");
+        let runs = || History::open(&path).unwrap().diff().unwrap();
+
+        let mut history = RunHistory::open(&flags(), dir.path()).unwrap();
+        let mut recording = history.start_recording(2).unwrap();
+        recording.add(1, result("https://a.test/x"), false);
+        drop(recording);
+        assert!(runs().is_none(), "a dropped recording left a run behind");
+
+        // The store went with the dropped recording: the next run opens it.
+        let mut history = RunHistory::open(&flags(), dir.path()).unwrap();
+        let mut recording = history.start_recording(2).unwrap();
+        recording.add(1, result("https://a.test/x"), false);
+        let tracked = history.finish_recording(recording).unwrap();
+        assert!(tracked[0].is_none());
+        assert!(tracked[1].is_some());
+        assert!(runs().is_some(), "a finished recording was not committed");
+    }
 
     #[test]
     fn ages_parse_with_units_up_to_days() {
