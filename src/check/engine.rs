@@ -274,7 +274,7 @@ impl Checker {
             // This URL's request slots are free again: let the host workers
             // waiting for them send their requests before this task spends
             // CPU judging the page. Measured (bench_check, 5,000 URLs at
-            // 128 at once): the network phase went from 2.15-2.26 s to
+            // 128 at once): the network phase went from 2.14-2.26 s to
             // 2.09-2.11 s, as each wave of requests leaves sooner.
             tokio::task::yield_now().await;
             content.inspect(self, &url, &headers, &mut result).await;

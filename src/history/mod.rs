@@ -552,8 +552,7 @@ impl History {
         observation: &Observation<'_>,
         policy: &Policy,
     ) -> Result<Arc<Tracked>, HistoryError> {
-        let path = self.path.clone();
-        let map = sqlite(&path);
+        let map = sqlite(&self.path);
         let mut get_status = self
             .conn
             .prepare_cached(

@@ -236,8 +236,8 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'un
 
 /// Where the document sections go in the page skeleton, and the rows in a
 /// section's: the page is written in pieces, so a report of 200,000
-/// citations never sits in memory as one string. (NUL cannot occur in
-/// rendered text: maud passes it through, but no name or label holds it.)
+/// citations never sits in memory as one string. The skeletons hold only
+/// document and host names around the marks, and neither can contain NUL.
 const SECTIONS_MARK: &str = "\u{0}linkrot-sections\u{0}";
 const ROWS_MARK: &str = "\u{0}linkrot-rows\u{0}";
 
