@@ -20,10 +20,14 @@ use std::ops::Range;
 
 use linkify::{LinkFinder, LinkKind};
 use memchr::memmem;
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{BrokenLink, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use pieces::Pieces;
 
 use super::plain::{finish, push_collapsed, push_space};
 use super::{Extraction, FoundFootnote, FoundLink, LinkForm};
+
+mod pieces;
 
 /// How a note was written, which decides how references reach it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,9 @@ struct Note {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RefKind {
     Gfm,
+    /// `[^label]` left as text by a piece that does not hold the note; the
+    /// label as written.
+    GfmText,
     Sup,
     Bracket,
 }
@@ -108,14 +115,35 @@ fn is_notes_heading(text: &str) -> bool {
     )
 }
 
+/// Documents longer than this are parsed in pieces of about this size (see
+/// [`pieces`]): at 20 bytes of parse tree per byte, a 64 KiB piece needs
+/// about 1.3 MB, however long the document.
+const PIECE_BYTES: usize = 64 * 1024;
+
 /// Extracts footnotes and links from Markdown source.
 pub fn extract(source: &str) -> super::Extraction {
+    extract_in_pieces(source, PIECE_BYTES)
+}
+
+/// [`extract`], parsing pieces of about `piece_bytes` at a time.
+fn extract_in_pieces(source: &str, piece_bytes: usize) -> super::Extraction {
+    let pieces = Pieces::of(source, piece_bytes);
     let mut s = Scanner::new(source);
-    let parser = Parser::new_ext(source, parser_options());
-    for (event, range) in parser.into_offset_iter() {
-        s.event(event, range);
+    s.in_pieces = pieces.is_cut();
+    for range in &pieces.ranges {
+        let text = &source[range.clone()];
+        if s.in_pieces {
+            let resolve = |link: BrokenLink<'_>| pieces.resolve(&link.reference, range);
+            let parser =
+                Parser::new_with_broken_link_callback(text, parser_options(), Some(resolve));
+            s.feed(parser.into_offset_iter(), range.start);
+        } else {
+            s.feed(
+                Parser::new_ext(text, parser_options()).into_offset_iter(),
+                0,
+            );
+        }
     }
-    s.flush_run();
     s.finish()
 }
 
@@ -156,6 +184,10 @@ struct Scanner<'a> {
     in_sup: bool,
     /// Inside a code block: its text is a note's text but holds no links.
     in_code_block: bool,
+    /// The document is parsed in pieces: a note reference may arrive as text.
+    in_pieces: bool,
+    /// End of the `[^label]` text being read as a note reference.
+    text_ref_end: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -187,7 +219,41 @@ impl<'a> Scanner<'a> {
             run_skip: Vec::new(),
             in_sup: false,
             in_code_block: false,
+            in_pieces: false,
+            text_ref_end: 0,
         }
+    }
+
+    /// Scans the events of the piece that starts at `base`.
+    fn feed(&mut self, events: impl Iterator<Item = (Event<'a>, Range<usize>)>, base: usize) {
+        for (event, range) in events {
+            self.event(event, range.start + base..range.end + base);
+        }
+        self.flush_run();
+    }
+
+    /// In a document parsed in pieces, `[^label]` whose note another piece
+    /// holds comes as the text events `[`, `^label`, `]`: it is read as the
+    /// reference the whole document's parse would have given.
+    fn text_reference(&mut self, text: &str, range: &Range<usize>) -> bool {
+        if range.end <= self.text_ref_end {
+            return true;
+        }
+        if text != "[" || !self.src[range.start..].starts_with("[^") {
+            return false;
+        }
+        let Some(label) = bracket_label(&self.src[range.start + 2..], false) else {
+            return false;
+        };
+        let end = range.start + 2 + label.len() + 1;
+        self.refs.push(NoteRef {
+            kind: RefKind::GfmText,
+            label: label.to_string(),
+            offset: range.start,
+        });
+        self.run_skip.push(range.start..end);
+        self.text_ref_end = end;
+        true
     }
 
     /// The note the block-level container assigns, ignoring inline notes.
@@ -477,6 +543,9 @@ impl<'a> Scanner<'a> {
             Event::Start(tag) => self.start(tag, range),
             Event::End(tag) => self.end(tag),
             Event::Text(text) => {
+                if self.in_pieces && self.text_reference(&text, &range) {
+                    return;
+                }
                 if let Some((_, h)) = &mut self.heading {
                     push_collapsed(h, &text);
                 }
@@ -841,6 +910,7 @@ impl<'a> Scanner<'a> {
         for r in &refs {
             let target = match r.kind {
                 RefKind::Gfm => gfm.get(&r.label).copied(),
+                RefKind::GfmText => gfm.get(&r.label.to_lowercase()).copied(),
                 RefKind::Sup | RefKind::Bracket => {
                     let candidates = numbered
                         .get(&r.label.to_ascii_lowercase())
@@ -865,6 +935,12 @@ impl<'a> Scanner<'a> {
                         sup_used = true;
                     }
                     self.notes[t].references.push(r.offset);
+                }
+                None if r.kind == RefKind::GfmText => {
+                    self.warnings.push((
+                        Some(r.offset),
+                        format!("footnote [^{}] is referenced but never defined", r.label),
+                    ));
                 }
                 None if r.kind == RefKind::Sup
                     && r.label.bytes().all(|b| b.is_ascii_digit())
@@ -1204,6 +1280,83 @@ mod tests {
         assert!(!set.overlaps(&(130..131)), "ends are exclusive");
         let mut none: Vec<Range<usize>> = Vec::new();
         assert!(!SkipSet::new(&mut none).overlaps(&(0..1)));
+    }
+
+    /// Every construct whose meaning crosses blocks, for
+    /// `pieces_parse_like_the_whole_document`.
+    const CROSSING: &str = "---
+title: A report
+---
+
+# Report
+
+Claims cite notes defined far below.[^a] Another.[^B] And a missing one.[^zz]
+See [the annex][annex] and [1] and [Annex].
+
+> A quote with a note.[^a]
+continued lazily.
+
+- item one <https://list.test/1>
+- item two
+
+- loose item three
+
+```
+[^a] inside a fence is text
+
+[^b]: nor is this a note
+```
+
+<!--
+
+[^b]: hidden in a comment
+
+-->
+
+| col | link |
+|-----|------|
+| a   | https://table.test/a |
+
+Text with an inline note.^[Inline https://inline.test/x.] And a sup.<sup>1</sup>
+
+<sup>1</sup> Converted note https://sup.test/1.
+
+***
+
+## Notes
+
+1. First endnote https://endnote.test/1
+
+2. Second endnote [with a link](https://endnote.test/2)
+
+[3] A bracketed note https://endnote.test/3.
+
+## Sources
+
+[^a]: Agency, \"Title\", 2023. Available at [https://a.test/x](https://a.test/x).
+
+    A second paragraph of note a, https://a.test/more.
+[^b]: See also [^a] and <https://b.test/>.
+[^c]: Never cited https://c.test/.
+
+[annex]: https://annex.test/ \"The annex\"
+[1]: https://one.test/
+";
+
+    #[test]
+    fn pieces_parse_like_the_whole_document() {
+        let sample = include_str!("../../tests/fixtures/un-letter-2024-10-16.md");
+        for doc in [CROSSING, sample] {
+            let whole = extract_in_pieces(doc, usize::MAX);
+            assert!(!whole.footnotes.is_empty() && !whole.links.is_empty());
+            assert!(Pieces::of(doc, 1).ranges.len() > 5);
+            for size in [1, 64, 512] {
+                let cut = extract_in_pieces(doc, size);
+                assert_eq!(cut.footnotes, whole.footnotes, "pieces of {size} bytes");
+                assert_eq!(cut.links, whole.links, "pieces of {size} bytes");
+                assert_eq!(cut.warnings, whole.warnings, "pieces of {size} bytes");
+            }
+        }
     }
 
     #[test]

@@ -469,58 +469,62 @@ pub fn assemble(
         let first = index.line(page_starts[page - 1]);
         (Some(page), line + 1 - first.min(line), column)
     };
+    let starts: Vec<usize> = extraction.footnotes.iter().map(|f| f.start).collect();
     let mut notes: Vec<Footnote> = Vec::with_capacity(extraction.footnotes.len());
-    for found in &extraction.footnotes {
+    for found in extraction.footnotes {
         let mut reference_lines: Vec<usize> =
             found.references.iter().map(|&o| index.line(o)).collect();
         reference_lines.sort_unstable();
         reference_lines.dedup();
         let repeats = repeats::repeated_label(&found.text, &notes);
         notes.push(Footnote {
-            label: found.label.clone(),
+            label: found.label,
             // On a paged format, the line on the note's page.
             line: locate(found.start).1,
             reference_lines,
-            text: found.text.clone(),
+            text: found.text,
             repeats,
         });
     }
     let footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
-    let starts: Vec<usize> = extraction.footnotes.iter().map(|f| f.start).collect();
-    let mut citations: Vec<Citation> = extraction
-        .links
-        .into_iter()
-        .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
-        .map(|link| {
-            let (page, line, column) = locate(link.span.start);
-            let cleaned = url::clean(&link.raw_url);
-            let text_url_mismatch = link
-                .link_text
-                .as_deref()
-                .and_then(|text| url::text_mismatch(text, &cleaned.url));
-            Citation {
-                document: document.clone(),
-                line,
-                column,
-                scope: if link.footnote.is_some() {
-                    Scope::Footnote
-                } else {
-                    Scope::Body
-                },
-                footnote: link.footnote.and_then(|i| footnotes.get(i).cloned()),
-                raw_url: link.raw_url,
-                url: cleaned.url,
-                link_text: link.link_text,
-                form: link.form,
-                kind: cleaned.kind,
-                text_url_mismatch,
-                span: link.span,
-                page,
-                derived_from: link.derived_from,
-                via: None,
-            }
-        })
-        .collect();
+    // Sized up front: grown by doubling, the vector of a large document
+    // briefly needed its old and new buffers at once.
+    let mut citations: Vec<Citation> = Vec::with_capacity(extraction.links.len());
+    citations.extend(
+        extraction
+            .links
+            .into_iter()
+            .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
+            .map(|link| {
+                let (page, line, column) = locate(link.span.start);
+                let cleaned = url::clean(&link.raw_url);
+                let text_url_mismatch = link
+                    .link_text
+                    .as_deref()
+                    .and_then(|text| url::text_mismatch(text, &cleaned.url));
+                Citation {
+                    document: document.clone(),
+                    line,
+                    column,
+                    scope: if link.footnote.is_some() {
+                        Scope::Footnote
+                    } else {
+                        Scope::Body
+                    },
+                    footnote: link.footnote.and_then(|i| footnotes.get(i).cloned()),
+                    raw_url: link.raw_url,
+                    url: cleaned.url,
+                    link_text: link.link_text,
+                    form: link.form,
+                    kind: cleaned.kind,
+                    text_url_mismatch,
+                    span: link.span,
+                    page,
+                    derived_from: link.derived_from,
+                    via: None,
+                }
+            }),
+    );
     cite_repeated_notes(&mut citations, &footnotes, &starts, &index);
     let warnings = extraction
         .warnings
