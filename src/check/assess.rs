@@ -161,9 +161,12 @@ impl Assessment {
             return a;
         }
 
+        // A hop at the cited URL itself (the answer of an unredirected
+        // check) adds no host: it is not parsed again.
         let hops: Vec<Url> = result
             .chain
             .iter()
+            .filter(|h| h.url != result.url)
             .filter_map(|h| Url::parse(&h.url).ok())
             .collect();
         let mut hosts: Vec<&Url> = vec![&original];

@@ -238,6 +238,9 @@ pub fn rfc3339(ms: i64) -> String {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// The open run may find standings from earlier runs: false on a first
+    /// run, which then skips a lookup per URL.
+    has_standings: bool,
 }
 
 impl History {
@@ -253,6 +256,7 @@ impl History {
         let mut history = History {
             conn,
             path: path.to_path_buf(),
+            has_standings: true,
         };
         history.prepare()?;
         Ok(history)
@@ -541,7 +545,43 @@ impl History {
             self.abandon_run();
             return Err(map(err));
         }
-        Ok(self.conn.last_insert_rowid())
+        let run_id = self.conn.last_insert_rowid();
+        let has_standings = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM urls)", [], |row| row.get(0));
+        match has_standings {
+            Ok(known) => self.has_standings = known,
+            Err(err) => {
+                self.abandon_run();
+                return Err(map(err));
+            }
+        }
+        Ok(run_id)
+    }
+
+    /// The standing of `url` after the latest run that saw it.
+    fn standing(&self, url: &str) -> Result<Option<UrlStatus>, HistoryError> {
+        self.conn
+            .prepare_cached(
+                "SELECT first_seen, last_checked, last_ok, first_failed, consecutive_failures,
+                        dead_since, state
+                 FROM urls WHERE url = ?1",
+            )
+            .and_then(|mut get| {
+                get.query_row([url], |row| {
+                    Ok(UrlStatus {
+                        first_seen: row.get(0)?,
+                        last_checked: row.get(1)?,
+                        last_ok: row.get(2)?,
+                        first_failed: row.get(3)?,
+                        consecutive_failures: row.get(4)?,
+                        dead_since: row.get(5)?,
+                        state: State::parse(&row.get::<_, String>(6)?).unwrap_or(State::Unknown),
+                    })
+                })
+                .optional()
+            })
+            .map_err(sqlite(&self.path))
     }
 
     /// Folds one observation into its URL's standing and stores the check,
@@ -553,30 +593,12 @@ impl History {
         policy: &Policy,
     ) -> Result<Arc<Tracked>, HistoryError> {
         let map = sqlite(&self.path);
-        let mut get_status = self
-            .conn
-            .prepare_cached(
-                "SELECT first_seen, last_checked, last_ok, first_failed, consecutive_failures,
-                        dead_since, state
-                 FROM urls WHERE url = ?1",
-            )
-            .map_err(&map)?;
         let result = observation.result;
-        let previous = get_status
-            .query_row([&result.url], |row| {
-                Ok(UrlStatus {
-                    first_seen: row.get(0)?,
-                    last_checked: row.get(1)?,
-                    last_ok: row.get(2)?,
-                    first_failed: row.get(3)?,
-                    consecutive_failures: row.get(4)?,
-                    dead_since: row.get(5)?,
-                    state: State::parse(&row.get::<_, String>(6)?).unwrap_or(State::Unknown),
-                })
-            })
-            .optional()
-            .map_err(&map)?;
-        drop(get_status);
+        let previous = if self.has_standings {
+            self.standing(&result.url)?
+        } else {
+            None
+        };
         let (status, change) = match (&previous, observation.from_history) {
             (Some(previous), true) => (previous.clone(), Change::Unchanged),
             _ => policy.apply(previous.as_ref(), Evidence::of(result), observation.at),
