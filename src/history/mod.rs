@@ -233,6 +233,30 @@ pub fn rfc3339(ms: i64) -> String {
     }
 }
 
+/// Runs `f` again while the file is locked by another process, for up to
+/// [`BUSY_TIMEOUT`]: for the statements SQLite's own busy handler does not
+/// cover.
+fn retry_while_busy<T>(mut f: impl FnMut() -> Result<T, HistoryError>) -> Result<T, HistoryError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match f() {
+            Err(HistoryError::Sqlite { error, .. })
+                if is_busy(&error) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// An open history file.
 #[derive(Debug)]
 pub struct History {
@@ -288,9 +312,22 @@ impl History {
             conn.query_row(sql, [], |row| row.get(0))
                 .map_err(sqlite(&path))
         };
-        let application_id = read_i64(&self.conn, "PRAGMA application_id")?;
-        let version = read_i64(&self.conn, "PRAGMA user_version")?;
-        let objects = read_i64(&self.conn, "SELECT count(*) FROM sqlite_schema")?;
+        // One read transaction, so the three values come from one state of
+        // the file: read apart, a second process migrating a fresh file in
+        // between made it look like a foreign database.
+        let (application_id, version, objects) = retry_while_busy(|| {
+            self.conn.execute_batch("BEGIN").map_err(sqlite(&path))?;
+            let read = (|| {
+                Ok((
+                    read_i64(&self.conn, "PRAGMA application_id")?,
+                    read_i64(&self.conn, "PRAGMA user_version")?,
+                    read_i64(&self.conn, "SELECT count(*) FROM sqlite_schema")?,
+                ))
+            })();
+            let ended = self.conn.execute_batch("COMMIT").map_err(sqlite(&path));
+            let read = read?;
+            ended.map(|()| read)
+        })?;
         let fresh = application_id == 0 && version == 0 && objects == 0;
         if application_id != schema::APPLICATION_ID && !fresh {
             let reason = if application_id == 0 {
@@ -310,10 +347,13 @@ impl History {
         }
         // WAL lets a reader (a second run looking up its cache) work while a
         // writer commits; NORMAL sync is durable enough under WAL.
-        let _mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(sqlite(&path))?;
+        // Changing the journal mode does not wait for another process's
+        // lock (SQLite's busy handler is not called for it): retried here.
+        let _mode: String = retry_while_busy(|| {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                .map_err(sqlite(&path))
+        })?;
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite(&path))?;

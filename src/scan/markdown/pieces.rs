@@ -1,9 +1,9 @@
 //! Cutting a long Markdown document into pieces that parse alone.
 //!
 //! pulldown-cmark builds the block tree of a whole document before its first
-//! event: about 20 bytes of tree per byte of source, so a 17 MB document
-//! with 200,000 notes needed over 300 MB. Parsed piece by piece, the tree is
-//! never larger than one piece's.
+//! event, about 20 bytes per byte of source while the tree grows: `linkrot
+//! scan` of a 17 MB document with 200,000 notes peaked over 300 MB. Parsed
+//! piece by piece, the tree is never larger than one piece's.
 //!
 //! A piece may only end where every block the whole document's parse has
 //! open there is closed, so that the pieces' events are the whole's:
