@@ -315,18 +315,14 @@ impl History {
         // One read transaction, so the three values come from one state of
         // the file: read apart, a second process migrating a fresh file in
         // between made it look like a foreign database.
+        // (The transaction only reads; dropping it rolls back.)
         let (application_id, version, objects) = retry_while_busy(|| {
-            self.conn.execute_batch("BEGIN").map_err(sqlite(&path))?;
-            let read = (|| {
-                Ok((
-                    read_i64(&self.conn, "PRAGMA application_id")?,
-                    read_i64(&self.conn, "PRAGMA user_version")?,
-                    read_i64(&self.conn, "SELECT count(*) FROM sqlite_schema")?,
-                ))
-            })();
-            let ended = self.conn.execute_batch("COMMIT").map_err(sqlite(&path));
-            let read = read?;
-            ended.map(|()| read)
+            let tx = self.conn.transaction().map_err(sqlite(&path))?;
+            Ok((
+                read_i64(&tx, "PRAGMA application_id")?,
+                read_i64(&tx, "PRAGMA user_version")?,
+                read_i64(&tx, "SELECT count(*) FROM sqlite_schema")?,
+            ))
         })?;
         let fresh = application_id == 0 && version == 0 && objects == 0;
         if application_id != schema::APPLICATION_ID && !fresh {

@@ -138,10 +138,8 @@ fn extract_in_pieces(source: &str, piece_bytes: usize) -> super::Extraction {
                 Parser::new_with_broken_link_callback(text, parser_options(), Some(resolve));
             s.feed(parser.into_offset_iter(), range.start);
         } else {
-            s.feed(
-                Parser::new_ext(text, parser_options()).into_offset_iter(),
-                0,
-            );
+            let parser = Parser::new_ext(text, parser_options());
+            s.feed(parser.into_offset_iter(), range.start);
         }
     }
     s.finish()
