@@ -12,6 +12,12 @@
 //! the latency bound max(N·latency/global, (N/H)·latency/per-host). When
 //! `lychee` is on PATH it runs on the same document with the same limits and
 //! the ratios are printed. Flags after `--` go to `linkrot check`.
+//!
+//! `--floor` also runs a bare client on the same URLs: this example
+//! re-executed as a child that only sends one GET per URL with reqwest, the
+//! same pool settings and the same global and per-host limits, and reads the
+//! body. It scans nothing, checks no content and writes nothing, so its CPU
+//! time and memory are what the HTTP stack alone costs at these limits.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -32,6 +38,8 @@ struct Args {
     global: usize,
     per_host: usize,
     lychee: bool,
+    /// Also measure the bare reqwest client (`--floor`).
+    floor: bool,
     /// Flags after `--`, passed to `linkrot check` (to measure what each
     /// feature costs, e.g. `-- --no-content`).
     extra: Vec<String>,
@@ -45,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         global: 128,
         per_host: 10,
         lychee: true,
+        floor: false,
         extra: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -55,6 +64,10 @@ fn parse_args() -> Result<Args, String> {
         }
         if flag == "--no-lychee" {
             args.lychee = false;
+            continue;
+        }
+        if flag == "--floor" {
+            args.floor = true;
             continue;
         }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -80,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
 /// spent on the network from linkrot's start-up and report writing.
 struct Served {
     count: AtomicU64,
+    connections: AtomicU64,
     first_us: AtomicU64,
     last_us: AtomicU64,
     base: std::time::Instant,
@@ -89,6 +103,7 @@ impl Served {
     fn new() -> Served {
         Served {
             count: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             first_us: AtomicU64::new(u64::MAX),
             last_us: AtomicU64::new(0),
             base: std::time::Instant::now(),
@@ -125,6 +140,7 @@ fn start_server(hosts: usize, latency: Duration, served: Arc<Served>) -> Vec<Soc
                         let Ok((stream, _)) = listener.accept().await else {
                             continue;
                         };
+                        served.connections.fetch_add(1, Ordering::Relaxed);
                         let served = served.clone();
                         tokio::spawn(serve(stream, latency, served));
                     }
@@ -170,7 +186,75 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
     }
 }
 
+/// The bare client of `--floor`, run as a child: `--bare-client FILE GLOBAL
+/// PER_HOST`, one URL per line in FILE.
+fn bare_client(file: &str, global: usize, per_host: usize) {
+    use std::collections::HashMap;
+    use tokio::sync::Semaphore;
+    let text = std::fs::read_to_string(file).expect("read the URL list");
+    let urls: Vec<String> = text.lines().map(str::to_string).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let failed = runtime.block_on(async move {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(per_host)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()
+            .expect("client");
+        // Tasks are spawned through a window of twice the global limit, so
+        // the floor holds no more URLs in memory than the limits need.
+        let window = Arc::new(Semaphore::new(global * 2));
+        let global = Arc::new(Semaphore::new(global));
+        let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut failed = 0usize;
+        for url in urls {
+            // Finished tasks keep their memory until joined.
+            while let Some(done) = tasks.try_join_next() {
+                failed += usize::from(done.unwrap_or(true));
+            }
+            let host = url.split('/').nth(2).unwrap_or_default().to_string();
+            let host = hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(per_host)))
+                .clone();
+            let (client, global) = (client.clone(), global.clone());
+            let admitted = window.clone().acquire_owned().await.expect("open");
+            tasks.spawn(async move {
+                let _admitted = admitted;
+                // Host first, so a busy host never holds a global slot.
+                let _host = host.acquire_owned().await.expect("open");
+                let _global = global.acquire_owned().await.expect("open");
+                match client.get(&url).send().await {
+                    Ok(response) => {
+                        !response.status().is_success() || response.bytes().await.is_err()
+                    }
+                    Err(_) => true,
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            failed += usize::from(done.unwrap_or(true));
+        }
+        failed
+    });
+    if failed > 0 {
+        eprintln!("bare client: {failed} requests failed");
+        std::process::exit(1);
+    }
+}
+
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--bare-client") && argv.len() == 5 {
+        let number = |i: usize| argv[i].parse::<usize>().expect("a number");
+        bare_client(&argv[2], number(3), number(4));
+        return;
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(err) => {
@@ -184,6 +268,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let doc = dir.path().join("bench.md");
     let mut text = String::with_capacity(args.urls * 64);
+    let mut url_list = String::with_capacity(args.urls * 40);
     text.push_str("# Benchmark\n\n");
     // Every note is referenced from the body, as in a real document.
     for i in 0..args.urls {
@@ -192,6 +277,7 @@ fn main() {
     text.push('\n');
     for i in 0..args.urls {
         let addr = addrs[i % addrs.len()];
+        url_list.push_str(&format!("http://{addr}/doc/{i}\n"));
         text.push_str(&format!(
             "[^{}]: Source {i}, <http://{addr}/doc/{i}>.\n",
             i + 1
@@ -214,6 +300,7 @@ fn main() {
 
     let binary = support::release_binary().expect("build the release binary");
     let before = served.count.load(Ordering::Relaxed);
+    let connections_before = served.connections.load(Ordering::Relaxed);
     let launched = served.now_us();
     // BENCH_WRAP="heaptrack -o /tmp/h" runs linkrot under a profiler.
     let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
@@ -236,13 +323,14 @@ fn main() {
         .args(&args.extra);
     let ours = support::measure(&mut cmd).expect("run linkrot");
     let requests = served.count.load(Ordering::Relaxed) - before;
+    let connections = served.connections.load(Ordering::Relaxed) - connections_before;
     report("linkrot check", &args, bound, &ours);
     let (first, last) = (
         served.first_us.load(Ordering::Relaxed),
         served.last_us.load(Ordering::Relaxed),
     );
     println!(
-        "  server answered {requests} requests; first arrived {:.2} s after launch, last answered {:.2} s after the first ({:.2} s before exit)",
+        "  server answered {requests} requests on {connections} connections; first arrived {:.2} s after launch, last answered {:.2} s after the first ({:.2} s before exit)",
         first.saturating_sub(launched) as f64 / 1e6,
         last.saturating_sub(first) as f64 / 1e6,
         (ours.wall.as_secs_f64() - last.saturating_sub(launched) as f64 / 1e6).max(0.0)
@@ -251,6 +339,26 @@ fn main() {
         eprintln!("bench_check: linkrot did not exit 0 ({})", ours.status);
     }
 
+    if args.floor {
+        let list = dir.path().join("urls.txt");
+        std::fs::write(&list, &url_list).expect("write the URL list");
+        let before = served.count.load(Ordering::Relaxed);
+        // /proc/self/exe still runs this example if a rebuild replaced its file.
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg("--bare-client")
+            .arg(&list)
+            .args([args.global.to_string(), args.per_host.to_string()]);
+        let floor = support::measure(&mut cmd).expect("run the bare client");
+        let requests = served.count.load(Ordering::Relaxed) - before;
+        report("bare reqwest client (floor)", &args, bound, &floor);
+        println!("  server answered {requests} requests");
+        println!(
+            "linkrot/floor: wall {:.2}x, CPU {:.2}x, peak RSS {:.2}x",
+            ours.wall.as_secs_f64() / floor.wall.as_secs_f64(),
+            ours.cpu().as_secs_f64() / floor.cpu().as_secs_f64().max(1e-9),
+            ours.peak_rss as f64 / floor.peak_rss.max(1) as f64
+        );
+    }
     if !args.lychee {
         return;
     }
