@@ -1,18 +1,41 @@
 //! The CSV report: one row per citation, RFC 4180, UTF-8, columns from
 //! [`COLUMNS`](super::COLUMNS).
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 
 use super::AuditRow;
-use super::columns::{COLUMNS, csv_cell};
+use super::columns::{COLUMNS, Cell};
 
 /// Writes the header and one row per citation, in the order given.
 pub fn write_csv(out: &mut dyn Write, rows: &[AuditRow]) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(COLUMNS.iter().map(|c| c.name))?;
+    // Numbers are formatted into one buffer, reused for every cell.
+    let mut number = String::new();
     for row in rows {
-        writer.write_record(COLUMNS.iter().map(|c| csv_cell(c, row)))?;
+        for column in COLUMNS {
+            if let Some(text) = column.csv {
+                writer.write_field(text(row))?;
+                continue;
+            }
+            match (column.value)(row) {
+                Cell::Null => writer.write_field("")?,
+                Cell::Text(text) => writer.write_field(text.as_bytes())?,
+                Cell::Int(n) => {
+                    number.clear();
+                    let _ = write!(number, "{n}");
+                    writer.write_field(&number)?;
+                }
+                other => match other.into_json() {
+                    serde_json::Value::Null => writer.write_field("")?,
+                    serde_json::Value::String(text) => writer.write_field(text)?,
+                    value => writer.write_field(value.to_string())?,
+                },
+            }
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     writer.flush()?;
     Ok(())

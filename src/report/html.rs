@@ -163,7 +163,13 @@ fn snapshot_href(target: &str) -> Option<&str> {
         .then_some(target)
 }
 
+/// The host name a row is grouped under: lowercase, without a trailing dot.
 fn host_of(url: &str) -> String {
+    // Parsing every row's URL was two-fifths of the page's rendering time;
+    // the common plain form is read directly, everything else parsed.
+    if let Some(host) = plain_host(url) {
+        return host.trim_end_matches('.').to_ascii_lowercase();
+    }
     url::Url::parse(url)
         .ok()
         .and_then(|u| {
@@ -171,6 +177,45 @@ fn host_of(url: &str) -> String {
                 .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
         })
         .unwrap_or_default()
+}
+
+/// The host of an `http(s)://host[:port]/...` URL whose host needs no
+/// normalising by a URL parser: ASCII letters, digits, `-` and `.`, and not
+/// a number a parser would rewrite as an IPv4 address. `None` otherwise.
+fn plain_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some(_) => return None,
+        None => authority,
+    };
+    let name = host.trim_end_matches('.');
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return None;
+    }
+    let numeric = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|label| label.starts_with(|c: char| c.is_ascii_digit()));
+    let dotted_quad = || {
+        let parts: Vec<&str> = name.split('.').collect();
+        parts.len() == 4
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.len() <= 3
+                    && !(p.len() > 1 && p.starts_with('0'))
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && p.parse::<u16>().is_ok_and(|n| n <= 255)
+            })
+    };
+    (!numeric || dotted_quad()).then_some(host)
 }
 
 fn date(ts: jiff::Timestamp) -> String {

@@ -13,7 +13,7 @@ use super::columns::COLUMNS;
 pub fn row_value(row: &AuditRow) -> Value {
     let mut map = Map::new();
     for column in COLUMNS {
-        map.insert(column.name.to_string(), (column.value)(row));
+        map.insert(column.name.to_string(), (column.value)(row).into_json());
     }
     map.insert("insecure".to_string(), Value::Bool(row.result.insecure));
     Value::Object(map)

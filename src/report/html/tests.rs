@@ -398,3 +398,49 @@ fn content_check_reasons_show_beside_the_verdict() {
     assert!(body[1].contains("missing fragment"), "{}", body[1]);
     assert!(!body[2].contains("missing fragment"), "{}", body[2]);
 }
+
+#[test]
+fn hosts_read_directly_match_the_url_parser() {
+    let parsed = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            })
+            .unwrap_or_default()
+    };
+    let urls = [
+        "https://www.un.org/en/ga/",
+        "http://Example.COM./x?y#z",
+        "https://example.org:8443/a",
+        "http://127.0.0.2:8080/doc/1",
+        "https://user:pw@example.org/",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://1.2.3.04/",
+        "http://256.1.1.1/",
+        "https://[::1]:8080/",
+        "https://bücher.example/",
+        "https://xn--bcher-kva.example/",
+        "http://a.com\\evil.com/",
+        "https://ex%61mple.org/",
+        "https://example.org:/x",
+        "https://example.org:x/",
+        "https:///nohost",
+        "mailto:a@b.c",
+        "ftp://files.example.org/",
+        "#",
+    ];
+    for url in urls {
+        assert_eq!(super::host_of(url), parsed(url), "{url}");
+        if let Some(host) = super::plain_host(url) {
+            assert!(!host.is_empty(), "{url}");
+        }
+    }
+    assert!(super::plain_host("http://0x7f.1/").is_none());
+    assert_eq!(
+        super::plain_host("http://127.0.0.2:8080/doc/1"),
+        Some("127.0.0.2")
+    );
+}
