@@ -462,18 +462,25 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|r| r.expect("every URL is checked or cached"))
         .collect();
-    let tracked = history.finish_recording(recording)?;
     // Without preservation the network is done: the runtime's idle
     // connections and the checker's state go before the report rows are
-    // built (they were a fifth of the peak memory at 20,000 URLs).
+    // built (they were a fifth of the peak memory at 20,000 URLs). They go
+    // on a thread of their own while the history commits: closing the
+    // connections took 10 ms at 20,000 URLs.
     let preserving = args.archive.archive.is_some() || !args.wayback.wayback.is_empty();
-    let (runtime, checker) = if preserving {
-        (Some(runtime), Some(checker))
+    let (runtime, checker, teardown) = if preserving {
+        (Some(runtime), Some(checker), None)
     } else {
-        drop(checker);
-        drop(runtime);
-        (None, None)
+        let teardown = std::thread::Builder::new()
+            .name("linkrot-teardown".to_string())
+            .spawn(move || drop((checker, runtime)))
+            .context("cannot start a thread")?;
+        (None, None, Some(teardown))
     };
+    let tracked = history.finish_recording(recording)?;
+    if let Some(teardown) = teardown {
+        let _ = teardown.join();
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "history recorded");
 
     let mut rows: Vec<AuditRow> = citations
@@ -592,6 +599,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         csv.join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly")))
     })?;
+    // The history committed while the reports were written.
+    history.settle()?;
     if let Some(path) = &args.json {
         report::write_json_file(path, &rows)
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -710,17 +710,34 @@ impl History {
         finished_at: i64,
         urls: usize,
     ) -> Result<(), HistoryError> {
-        let map = sqlite(&self.path);
-        let done = self
-            .conn
-            .execute(
-                "UPDATE runs SET finished_at = ?2, urls = ?3 WHERE id = ?1",
-                params![run_id, finished_at, urls as i64],
-            )
-            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        self.mark_finished(run_id, finished_at, urls)?;
+        self.commit_run()
+    }
+
+    /// Stamps the run in progress with its end and its number of URLs,
+    /// without committing it yet.
+    pub fn mark_finished(
+        &mut self,
+        run_id: i64,
+        finished_at: i64,
+        urls: usize,
+    ) -> Result<(), HistoryError> {
+        let done = self.conn.execute(
+            "UPDATE runs SET finished_at = ?2, urls = ?3 WHERE id = ?1",
+            params![run_id, finished_at, urls as i64],
+        );
         if let Err(err) = done {
             self.abandon_run();
-            return Err(map(err));
+            return Err(sqlite(&self.path)(err));
+        }
+        Ok(())
+    }
+
+    /// Commits the run in progress.
+    pub fn commit_run(&mut self) -> Result<(), HistoryError> {
+        if let Err(err) = self.conn.execute_batch("COMMIT") {
+            self.abandon_run();
+            return Err(sqlite(&self.path)(err));
         }
         Ok(())
     }
