@@ -167,9 +167,14 @@ fn snapshot_href(target: &str) -> Option<&str> {
 fn host_of(url: &str) -> String {
     // Parsing every row's URL was two-fifths of the page's rendering time;
     // the common plain form is read directly, everything else parsed.
-    if let Some(host) = plain_host(url) {
-        return host.trim_end_matches('.').to_ascii_lowercase();
+    match plain_host(url) {
+        Some(host) => host.trim_end_matches('.').to_ascii_lowercase(),
+        None => parsed_host(url),
     }
+}
+
+/// [`host_of`] through the URL parser.
+fn parsed_host(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .and_then(|u| {
