@@ -85,6 +85,18 @@ pub struct Preservation {
     pub robust_link: Option<String>,
 }
 
+impl Preservation {
+    /// Nothing preserved: what a row without preservation reads.
+    pub const NONE: Preservation = Preservation {
+        snapshot: None,
+        archive_error: None,
+        wayback: None,
+        wayback_error: None,
+        citation_date: None,
+        robust_link: None,
+    };
+}
+
 struct WriteJob {
     exchanges: Vec<Exchange>,
     reply: oneshot::Sender<std::io::Result<Vec<Written>>>,

@@ -17,6 +17,7 @@ use super::archive::ArchiveArgs;
 use super::audit::{CiFlags, HistoryFlags, Recording, RunHistory, write_ci_outputs};
 use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
+use crate::archive::Preservation;
 use crate::archive::fetch::FetchOptions;
 use crate::check::assess::{ContentOptions, DEFAULT_DRIFT_THRESHOLD};
 use crate::check::fragment::fragment_of;
@@ -24,14 +25,14 @@ use crate::check::inspect::ContentChecks;
 use crate::check::similarity::Fingerprint;
 use crate::check::{
     AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
-    ResolveOverride, parse_header, parse_host_header,
+    ResolveOverride, Verdict, parse_header, parse_host_header,
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;
 use crate::report::html::{HtmlContext, RunHealth};
 use crate::report::{self, Audit, AuditRow, Summary, junit, markdown};
 use crate::scan::walk::{self, WalkOptions};
-use crate::scan::{Citation, ScanOptions, ScopeFilter};
+use crate::scan::{ScanOptions, ScopeFilter};
 
 /// Arguments of `linkrot check`.
 #[derive(Debug, clap::Args)]
@@ -358,16 +359,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot create archive directory {}", dir.display()))?;
     }
 
-    let (documents, citations) = scan_paths(&args)?;
-    tracing::debug!(elapsed = ?started.elapsed(), citations = citations.len(), "scanned");
+    // The rows are made as the documents are scanned and filled in once the
+    // checks are done: a separate list of citations alive beside the rows
+    // at the end of a run was a third of the peak memory.
+    let (documents, mut rows) = scan_paths(&args)?;
+    tracing::debug!(elapsed = ?started.elapsed(), citations = rows.len(), "scanned");
 
     // One request per unique URL; the fragment is never sent, so it does not
     // make a URL different.
     let mut unique: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let slots: Vec<usize> = citations
+    let slots: Vec<usize> = rows
         .iter()
-        .map(|c| {
+        .map(|AuditRow { citation: c, .. }| {
             let key = dedup_key(&c.url);
             *index.entry(key).or_insert_with_key(|key| {
                 unique.push(key.clone());
@@ -381,7 +385,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let archive_check_options = options.clone();
     let mut content = ContentChecks::new(args.content_options());
     if args.check_fragments {
-        for c in &citations {
+        for AuditRow { citation: c, .. } in &rows {
             if let Some(fragment) = url::Url::parse(&c.url).ok().as_ref().and_then(fragment_of) {
                 let wanted = content.fragments.entry(dedup_key(&c.url)).or_default();
                 if !wanted.contains(&fragment) {
@@ -486,20 +490,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::debug!(elapsed = ?started.elapsed(), "history recorded");
 
-    let mut rows: Vec<AuditRow> = citations
-        .into_iter()
-        .zip(slots)
-        .map(|(citation, slot)| {
-            let result = results[slot].clone();
-            let tracked = tracked[slot].clone();
-            AuditRow {
-                citation,
-                result,
-                preservation: Default::default(),
-                tracked,
-            }
-        })
-        .collect();
+    for (row, slot) in rows.iter_mut().zip(slots) {
+        row.result = results[slot].clone();
+        row.tracked = tracked[slot].clone();
+    }
+    drop((results, tracked));
     // Preservation: local snapshots of live pages, the Internet Archive.
     if let (Some(runtime), Some(checker)) = (&runtime, &checker) {
         let archive = args
@@ -529,7 +524,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             {
                 eprintln!("linkrot: not archived: {}: {e}", row.result.url);
             }
-            row.preservation = p;
+            row.preservation = (p != Preservation::NONE).then(|| Box::new(p));
         }
         if let Some(dir) = &archive_dir
             && !args.quiet
@@ -537,9 +532,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             let mut archived = std::collections::HashSet::new();
             let mut failed = std::collections::HashSet::new();
             for row in &rows {
-                if row.preservation.snapshot.is_some() {
+                if row.preservation().snapshot.is_some() {
                     archived.insert(row.result.url.as_str());
-                } else if row.preservation.archive_error.is_some() {
+                } else if row.preservation().archive_error.is_some() {
                     failed.insert(row.result.url.as_str());
                 }
             }
@@ -652,7 +647,7 @@ fn preservation_extras(rows: &[AuditRow], html: &Path) -> HashMap<String, report
     let base = html.parent().unwrap_or(Path::new(""));
     let mut extras = HashMap::new();
     for row in rows {
-        let p = &row.preservation;
+        let p = row.preservation();
         if p.snapshot.is_none() && p.wayback.is_none() {
             continue;
         }
@@ -788,9 +783,10 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// Every document read, in order, and the citations found in them: the
-/// folder walk of `linkrot scan` (ignore files, format sniffing, size limit).
-fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)> {
+/// Every document read, in order, and a report row for each citation found
+/// in them, its result still to come: the folder walk of `linkrot scan`
+/// (ignore files, format sniffing, size limit).
+fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<AuditRow>)> {
     walk::check_inputs(&args.paths)?;
     let scan_options = ScanOptions {
         scope: args.scope,
@@ -798,7 +794,8 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)
         ..ScanOptions::default()
     };
     let mut documents = Vec::new();
-    let mut citations = Vec::new();
+    let mut rows = Vec::new();
+    let pending = Arc::new(CheckResult::unrequested("", Verdict::Placeholder, None));
     walk::scan_inputs(
         &args.paths,
         &WalkOptions::default(),
@@ -816,12 +813,17 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<Citation>)
                     }
                 }
                 documents.push(scanned.document);
-                citations.extend(scanned.citations);
+                rows.extend(
+                    scanned
+                        .citations
+                        .into_iter()
+                        .map(|citation| AuditRow::new(citation, pending.clone())),
+                );
             }
             Ok(())
         },
     )?;
-    Ok((documents, citations))
+    Ok((documents, rows))
 }
 
 #[cfg(test)]

@@ -228,7 +228,7 @@ pub const COLUMNS: &[Column] = &[
         doc: "The WARC file holding the snapshot of the page (`--archive`).",
         value: |r| {
             Cell::from(
-                r.preservation
+                r.preservation()
                     .snapshot
                     .as_ref()
                     .map(|s| s.archive_file.as_str()),
@@ -239,7 +239,7 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "archive_offset",
         doc: "Byte offset in `archive_file` of the final answer's record (its gzip member).",
-        value: |r| Cell::from(r.preservation.snapshot.as_ref().map(|s| s.archive_offset)),
+        value: |r| Cell::from(r.preservation().snapshot.as_ref().map(|s| s.archive_offset)),
         csv: None,
     },
     Column {
@@ -247,7 +247,7 @@ pub const COLUMNS: &[Column] = &[
         doc: "`sha1:` digest (Base32) of the archived body, as in the record's WARC-Payload-Digest.",
         value: |r| {
             Cell::from(
-                r.preservation
+                r.preservation()
                     .snapshot
                     .as_ref()
                     .map(|s| s.payload_digest.as_str()),
@@ -260,7 +260,7 @@ pub const COLUMNS: &[Column] = &[
         doc: "When the snapshot was taken (its WARC-Date), RFC 3339 UTC.",
         value: |r| {
             Cell::from(
-                r.preservation
+                r.preservation()
                     .snapshot
                     .as_ref()
                     .map(|s| s.archived_at.to_string()),
@@ -271,13 +271,13 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "archive_error",
         doc: "Why a live page has no snapshot (a refused private address, a failed fetch).",
-        value: |r| Cell::from(r.preservation.archive_error.as_deref()),
+        value: |r| Cell::from(r.preservation().archive_error.as_deref()),
         csv: None,
     },
     Column {
         name: "wayback_url",
         doc: "The Wayback Machine copy found for the citation's date, or made by `--wayback save`.",
-        value: |r| Cell::from(r.preservation.wayback.as_ref().map(|c| c.url.as_str())),
+        value: |r| Cell::from(r.preservation().wayback.as_ref().map(|c| c.url.as_str())),
         csv: None,
     },
     Column {
@@ -285,7 +285,7 @@ pub const COLUMNS: &[Column] = &[
         doc: "That copy's capture time, `YYYYMMDDhhmmss`.",
         value: |r| {
             Cell::from(
-                r.preservation
+                r.preservation()
                     .wayback
                     .as_ref()
                     .map(|c| c.timestamp.as_str()),
@@ -297,20 +297,20 @@ pub const COLUMNS: &[Column] = &[
         name: "citation_date",
         doc: "The date the Wayback lookup aimed at: the footnote's access or publication date, \
               else the document's date, else the day of the run (`YYYY-MM-DD`).",
-        value: |r| Cell::from(r.preservation.citation_date.map(|d| d.to_string())),
+        value: |r| Cell::from(r.preservation().citation_date.map(|d| d.to_string())),
         csv: None,
     },
     Column {
         name: "wayback_error",
         doc: "Why the Internet Archive step found or made nothing.",
-        value: |r| Cell::from(r.preservation.wayback_error.as_deref()),
+        value: |r| Cell::from(r.preservation().wayback_error.as_deref()),
         csv: None,
     },
     Column {
         name: "robust_link",
         doc: "A Robust Links anchor (`data-originalurl`, `data-versionurl`, `data-versiondate`) \
               for citing the page with its archived copy.",
-        value: |r| Cell::from(r.preservation.robust_link.as_deref()),
+        value: |r| Cell::from(r.preservation().robust_link.as_deref()),
         csv: None,
     },
     Column {

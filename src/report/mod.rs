@@ -21,8 +21,11 @@ pub struct AuditRow {
     pub citation: Citation,
     /// What the check found.
     pub result: Arc<CheckResult>,
-    /// Its snapshot and Internet Archive copy (`--archive`, `--wayback`).
-    pub preservation: Preservation,
+    /// Its snapshot and Internet Archive copy (`--archive`, `--wayback`);
+    /// `None` when nothing was preserved. Boxed because most runs preserve
+    /// nothing and every row would otherwise carry 96 empty bytes: 19 MB
+    /// at 200,000 citations.
+    pub preservation: Option<Box<Preservation>>,
     /// The URL's standing in the history after this run; `None` with
     /// `--no-history`. Shared like `result`.
     pub tracked: Option<Arc<Tracked>>,
@@ -33,6 +36,12 @@ impl AuditRow {
     /// fragment is one the page lacks (other citations of the URL may not be).
     pub fn reasons(&self) -> Vec<crate::check::Reason> {
         self.result.reasons_for(self.fragment().as_deref())
+    }
+
+    /// Its snapshot and Internet Archive copy; empty when nothing was
+    /// preserved.
+    pub fn preservation(&self) -> &Preservation {
+        self.preservation.as_deref().unwrap_or(&Preservation::NONE)
     }
 
     /// The `#fragment` this citation points to, if any.
@@ -53,7 +62,7 @@ impl AuditRow {
         AuditRow {
             citation,
             result,
-            preservation: Preservation::default(),
+            preservation: None,
             tracked: None,
         }
     }
