@@ -360,8 +360,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
 
     // The rows are made as the documents are scanned and filled in once the
-    // checks are done: a separate list of citations alive beside the rows
-    // at the end of a run was a third of the peak memory.
+    // checks are done: building them from a list of citations kept both
+    // alive at the end of a run, when memory peaks (224 bytes a citation).
     let (documents, mut rows) = scan_paths(&args)?;
     tracing::debug!(elapsed = ?started.elapsed(), citations = rows.len(), "scanned");
 

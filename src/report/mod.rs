@@ -23,8 +23,8 @@ pub struct AuditRow {
     pub result: Arc<CheckResult>,
     /// Its snapshot and Internet Archive copy (`--archive`, `--wayback`);
     /// `None` when nothing was preserved. Boxed because most runs preserve
-    /// nothing and every row would otherwise carry 96 empty bytes: 19 MB
-    /// at 200,000 citations.
+    /// nothing and every row would otherwise carry 96 empty bytes: 18 MB
+    /// more at 200,000 citations.
     pub preservation: Option<Box<Preservation>>,
     /// The URL's standing in the history after this run; `None` with
     /// `--no-history`. Shared like `result`.
