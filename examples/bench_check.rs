@@ -198,13 +198,14 @@ fn bare_client(file: &str, global: usize, per_host: usize) {
         .build()
         .expect("runtime");
     let failed = runtime.block_on(async move {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(per_host)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .build()
-            .expect("client");
+        // linkrot's own client settings: identity, timeouts, pool, no redirects.
+        let client = linkrot::check::CheckOptions {
+            host_concurrency: per_host,
+            ..linkrot::check::CheckOptions::default()
+        }
+        .client_builder()
+        .build()
+        .expect("client");
         // Tasks are spawned through a window of twice the global limit, so
         // the floor holds no more URLs in memory than the limits need.
         let window = Arc::new(Semaphore::new(global * 2));

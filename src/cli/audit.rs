@@ -99,8 +99,6 @@ pub struct RunHistory {
     store: Option<History>,
     flags: HistoryFlags,
     started: jiff::Timestamp,
-    /// The run [`RunHistory::record`] wrote, once it has.
-    run_id: Option<i64>,
     /// A recording whose standings came back and whose commit has not
     /// been waited for (see [`RunHistory::finish_recording`]).
     committing: Option<Committing>,
@@ -149,7 +147,6 @@ impl RunHistory {
             store,
             flags: flags.clone(),
             started: flags.now.unwrap_or_else(jiff::Timestamp::now),
-            run_id: None,
             committing: None,
         })
     }
@@ -262,7 +259,7 @@ impl RunHistory {
                 if !complete {
                     // Nobody waits for this thread any more; keep nothing.
                     store.abandon_run();
-                    return Ok((store, run_id));
+                    return Ok(store);
                 }
                 let finished = clock.unwrap_or_else(jiff::Timestamp::now);
                 if let Err(err) = store.mark_finished(run_id, history::millis(finished), recorded) {
@@ -297,7 +294,7 @@ impl RunHistory {
                     }
                 }
                 match store.commit_run() {
-                    Ok(()) => Ok((store, run_id)),
+                    Ok(()) => Ok(store),
                     Err(err) => Err(Box::new((store, err))),
                 }
             })
@@ -357,9 +354,8 @@ impl RunHistory {
 
     fn join_writer(&mut self, thread: std::thread::JoinHandle<Recorded>) -> anyhow::Result<()> {
         match thread.join() {
-            Ok(Ok((store, run_id))) => {
+            Ok(Ok(store)) => {
                 self.store = Some(store);
-                self.run_id = Some(run_id);
                 Ok(())
             }
             Ok(Err(failed)) => {
@@ -377,25 +373,23 @@ impl RunHistory {
         self.flags.now
     }
 
-    /// Stores this run's citation health and returns the health of the runs
-    /// so far, oldest first, for the report's chart. Empty without history.
+    /// Has the history writer store this run's citation health before its
+    /// commit, and returns the health of the runs so far, oldest first, for
+    /// the report's chart. Empty without history or once the run is
+    /// settled.
     pub fn record_health(&mut self, alive: usize, counted: usize) -> anyhow::Result<HealthSeries> {
-        if let Some(committing) = &self.committing {
-            let _ = committing.sender.send(ToWriter::Health { alive, counted });
-            return match committing.series.recv() {
-                Ok(series) => Ok(series),
-                // The writer stopped on an error, which settling returns.
-                Err(_) => {
-                    self.settle()?;
-                    Err(anyhow::anyhow!("the history writer stopped unexpectedly"))
-                }
-            };
-        }
-        let (Some(store), Some(run_id)) = (&self.store, self.run_id) else {
+        let Some(committing) = &self.committing else {
             return Ok(Vec::new());
         };
-        store.set_run_health(run_id, alive, counted)?;
-        Ok(store.run_health(520)?)
+        let _ = committing.sender.send(ToWriter::Health { alive, counted });
+        match committing.series.recv() {
+            Ok(series) => Ok(series),
+            // The writer stopped on an error, which settling returns.
+            Err(_) => {
+                self.settle()?;
+                Err(anyhow::anyhow!("the history writer stopped unexpectedly"))
+            }
+        }
     }
 }
 
@@ -407,9 +401,9 @@ impl Drop for RunHistory {
     }
 }
 
-/// What the history writer returns: the store back and the run; or the
-/// store and the error that stopped it.
-type Recorded = Result<(History, i64), Box<(History, history::HistoryError)>>;
+/// What the history writer returns: the store back; or the store and the
+/// error that stopped it.
+type Recorded = Result<History, Box<(History, history::HistoryError)>>;
 
 /// Results on their way to the writer, each with its URL's index and
 /// whether it was served from the history.

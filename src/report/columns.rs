@@ -67,12 +67,25 @@ macro_rules! int_cells {
     ($($t:ty),*) => {$(
         impl From<$t> for Cell<'_> {
             fn from(n: $t) -> Self {
-                Cell::Int(n as i64)
+                Cell::Int(i64::from(n))
             }
         }
     )*};
 }
-int_cells!(u16, u32, u64, usize, i64);
+int_cells!(u16, u32, i64);
+
+// A `Content-Length` is whatever the server sent: one past `i64::MAX` stays
+// exact instead of wrapping.
+macro_rules! wide_int_cells {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Cell<'_> {
+            fn from(n: $t) -> Self {
+                i64::try_from(n).map_or_else(|_| Cell::Json(Value::from(n)), Cell::Int)
+            }
+        }
+    )*};
+}
+wide_int_cells!(u64, usize);
 
 impl From<f64> for Cell<'_> {
     fn from(x: f64) -> Self {
@@ -461,6 +474,15 @@ mod tests {
     use crate::check::Verdict;
 
     const README: &str = include_str!("../../reports/README.md");
+
+    #[test]
+    fn numbers_past_i64_stay_exact() {
+        assert_eq!(Cell::from(7u64), Cell::Int(7));
+        assert_eq!(
+            Cell::from(u64::MAX).into_json().to_string(),
+            "18446744073709551615"
+        );
+    }
 
     #[test]
     fn every_column_and_verdict_is_documented() {
