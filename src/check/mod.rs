@@ -8,7 +8,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod engine;
 pub mod error;
@@ -35,7 +35,7 @@ pub mod soft404;
 pub use similarity::Fingerprint;
 
 /// The outcome of checking one URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 2xx without a redirect.
@@ -178,7 +178,7 @@ impl fmt::Display for Verdict {
 
 /// Why a verdict was given beyond the status code, or a warning about a
 /// page that still answers (the `reason` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A deep link redirected to the front page of its host or domain.
@@ -285,7 +285,7 @@ impl fmt::Display for Reason {
 }
 
 /// One response in a redirect chain (the last hop is the final answer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectHop {
     /// The URL requested at this hop.
     pub url: String,
@@ -302,7 +302,7 @@ pub struct RedirectHop {
 }
 
 /// Everything the checker learned about one URL.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     /// The URL as handed to the checker (fragment removed).
     pub url: String,
@@ -317,7 +317,8 @@ pub struct CheckResult {
     /// The underlying cause of a failure, in one line.
     pub error: Option<String>,
     /// The method of the final request: `HEAD` or `GET`.
-    pub method: Option<&'static str>,
+    #[serde(deserialize_with = "method_name")]
+    pub method: Option<MethodName>,
     /// Attempts made, retries included.
     pub attempts: u32,
     /// Wall time spent on this URL, retries and waits included.
@@ -346,6 +347,26 @@ pub struct CheckResult {
     pub fingerprint: Option<Fingerprint>,
     /// Fragments asked for with `--check-fragments` that the page lacks.
     pub missing_fragments: Vec<String>,
+}
+
+/// A request method's name. An alias because serde's derive would borrow a
+/// literal `&'static str` field from the input, which only `'static` input
+/// can lend.
+pub type MethodName = &'static str;
+
+/// Reads a method name back as the `'static` text the checker writes.
+fn method_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'static str>, D::Error> {
+    let name = <Option<std::borrow::Cow<'de, str>>>::deserialize(deserializer)?;
+    match name.as_deref() {
+        None => Ok(None),
+        Some("HEAD") => Ok(Some("HEAD")),
+        Some("GET") => Ok(Some("GET")),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "unknown request method {other:?}"
+        ))),
+    }
 }
 
 impl CheckResult {

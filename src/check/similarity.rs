@@ -154,6 +154,13 @@ impl Serialize for Fingerprint {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The [`SKETCH_SIZE`] smallest shingle hashes of a text (Broder's bottom-k
 /// sketch): enough to estimate Jaccard similarity with bounded memory, so the
 /// probe cache holds 2 KiB per directory instead of whole pages.

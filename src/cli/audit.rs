@@ -473,6 +473,27 @@ impl Drop for Recording {
 /// Writes the Markdown and JUnit files, appends the step summary when
 /// `GITHUB_STEP_SUMMARY` is set, and prints annotations when asked or on
 /// GitHub Actions.
+/// Whether `flags` (or GitHub's environment) ask for an output that
+/// [`write_ci_outputs`] writes: these read every row at once.
+pub fn wants_rows(flags: &CiFlags) -> bool {
+    flags.markdown.is_some()
+        || flags.junit.is_some()
+        || flags.annotations
+        || step_summary().is_some()
+        || on_github()
+}
+
+/// The step summary file GitHub gives each step.
+fn step_summary() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+fn on_github() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
 pub fn write_ci_outputs(audit: &Audit<'_>, flags: &CiFlags) -> anyhow::Result<()> {
     if let Some(path) = &flags.markdown {
         let text = markdown::render(audit);
@@ -484,10 +505,9 @@ pub fn write_ci_outputs(audit: &Audit<'_>, flags: &CiFlags) -> anyhow::Result<()
         report::write_atomically(path, |out| out.write_all(text.as_bytes()))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(path) = step_summary() {
         // GitHub gives each step its own file and reads it after the step:
         // appending is the documented way to add to it.
-        let path = PathBuf::from(path);
         let text = markdown::render(audit);
         std::fs::OpenOptions::new()
             .create(true)
@@ -496,8 +516,7 @@ pub fn write_ci_outputs(audit: &Audit<'_>, flags: &CiFlags) -> anyhow::Result<()
             .and_then(|mut file| file.write_all(text.as_bytes()))
             .with_context(|| format!("cannot write the step summary {}", path.display()))?;
     }
-    let on_github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    if flags.annotations || on_github {
+    if flags.annotations || on_github() {
         let text = annotations::render(audit);
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())

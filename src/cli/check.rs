@@ -14,7 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
 use super::archive::ArchiveArgs;
-use super::audit::{CiFlags, HistoryFlags, Recording, RunHistory, write_ci_outputs};
+use super::audit::{CiFlags, HistoryFlags, Recording, RunHistory, wants_rows, write_ci_outputs};
 use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
 use crate::archive::Preservation;
@@ -24,13 +24,14 @@ use crate::check::fragment::fragment_of;
 use crate::check::inspect::ContentChecks;
 use crate::check::similarity::Fingerprint;
 use crate::check::{
-    AcceptCodes, CheckOptions, CheckResult, Checker, DEFAULT_USER_AGENT, HostHeader,
-    ResolveOverride, Verdict, parse_header, parse_host_header,
+    AcceptCodes, CheckOptions, Checker, DEFAULT_USER_AGENT, HostHeader,
+    ResolveOverride, parse_header, parse_host_header,
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;
 use crate::report::html::{HtmlContext, RunHealth};
-use crate::report::{self, Audit, AuditRow, Summary, junit, markdown};
+use crate::report::spool::RowSpool;
+use crate::report::{self, Audit, AuditRow, Rows, SummaryCounter, junit, markdown};
 use crate::scan::walk::{self, WalkOptions};
 use crate::scan::{ScanOptions, ScopeFilter};
 
@@ -359,41 +360,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot create archive directory {}", dir.display()))?;
     }
 
-    // The rows are made as the documents are scanned and filled in once the
-    // checks are done: building them from a list of citations kept both
-    // alive at the end of a run, when memory peaks (224 bytes a citation).
-    let (documents, mut rows) = scan_paths(&args)?;
-    tracing::debug!(elapsed = ?started.elapsed(), citations = rows.len(), "scanned");
-
-    // One request per unique URL; the fragment is never sent, so it does not
-    // make a URL different.
-    let mut unique: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let slots: Vec<usize> = rows
-        .iter()
-        .map(|AuditRow { citation: c, .. }| {
-            let key = dedup_key(&c.url);
-            *index.entry(key).or_insert_with_key(|key| {
-                unique.push(key.clone());
-                unique.len() - 1
-            })
-        })
-        .collect();
-    drop(index);
-    tracing::debug!(elapsed = ?started.elapsed(), urls = unique.len(), "unique URLs");
+    // Citations go to the row spool on disk as the documents are scanned;
+    // memory keeps one entry per unique URL.
+    let Scanned {
+        documents,
+        mut spool,
+        unique,
+        fragments,
+    } = scan_paths(&args)?;
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        citations = spool.citations(),
+        urls = unique.len(),
+        "scanned"
+    );
 
     let archive_check_options = options.clone();
     let mut content = ContentChecks::new(args.content_options());
-    if args.check_fragments {
-        for AuditRow { citation: c, .. } in &rows {
-            if let Some(fragment) = url::Url::parse(&c.url).ok().as_ref().and_then(fragment_of) {
-                let wanted = content.fragments.entry(dedup_key(&c.url)).or_default();
-                if !wanted.contains(&fragment) {
-                    wanted.push(fragment);
-                }
-            }
-        }
-    }
+    content.fragments = fragments;
     // The history is opened before anything is requested: a file linkrot
     // cannot use stops the run here, untouched.
     let mut history = RunHistory::open(&args.history, &args.output)?;
@@ -410,15 +394,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
     let mut recording = history.start_recording(unique.len())?;
-    let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; unique.len()];
     let mut to_check = Vec::new();
     let mut to_check_slots = Vec::new();
     for (slot, url) in unique.into_iter().enumerate() {
         match cached.get(&url) {
             Some(result) => {
-                let result = Arc::new(result.clone());
-                recording.add(slot, result.clone(), true);
-                results[slot] = Some(result);
+                spool
+                    .push_result(slot as u32, result)
+                    .context(SPOOL_ERROR)?;
+                recording.add(slot, Arc::new(result.clone()), true);
             }
             None => {
                 to_check.push(url);
@@ -443,7 +427,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // The results are gathered on a worker, not on this thread: a result
     // handed from a worker to the thread blocked in `block_on` costs a
     // futex wake-up each, which profiling put at 8% of the CPU time.
-    let (checked, recording, to_check_slots) = {
+    let (checked, recording, spool) = {
         let (checker, bar, clock) = (checker.clone(), bar.clone(), history.clock());
         runtime
             .block_on(runtime.spawn(async move {
@@ -454,21 +438,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     &bar,
                     clock,
                     &mut recording,
+                    &mut spool,
                 )
                 .await;
-                (checked, recording, to_check_slots)
+                (checked, recording, spool)
             }))
             .context("the checker stopped unexpectedly")?
     };
+    checked.context(SPOOL_ERROR)?;
     tracing::debug!(elapsed = ?started.elapsed(), "checked");
     bar.finish_and_clear();
-    for (slot, result) in to_check_slots.into_iter().zip(checked) {
-        results[slot] = Some(result);
-    }
-    let results: Vec<Arc<CheckResult>> = results
-        .into_iter()
-        .map(|r| r.expect("every URL is checked or cached"))
-        .collect();
     // Without preservation the network is done: the runtime's idle
     // connections and the checker's state go before the report rows are
     // built (they were a fifth of the peak memory at 20,000 URLs). They go
@@ -490,13 +469,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::debug!(elapsed = ?started.elapsed(), "history recorded");
 
-    for (row, slot) in rows.iter_mut().zip(slots) {
-        row.result = results[slot].clone();
-        row.tracked = tracked[slot].clone();
-    }
-    drop((results, tracked));
+    let spooled = spool.finish(tracked).context(SPOOL_ERROR)?;
+    // Preservation and the formats that group or list every row at once
+    // (Markdown, JUnit, annotations) read all the rows into memory; the
+    // CSV, JSON and HTML reports read them from the spool one at a time.
+    let wants_all_rows = preserving
+        || matches!(args.format, OutputFormat::Markdown | OutputFormat::Junit)
+        || wants_rows(&args.ci);
+    let mut loaded: Option<Vec<AuditRow>> = if wants_all_rows {
+        Some(spooled.to_vec().context(SPOOL_ERROR)?)
+    } else {
+        None
+    };
     // Preservation: local snapshots of live pages, the Internet Archive.
-    if let (Some(runtime), Some(checker)) = (&runtime, &checker) {
+    if let (Some(runtime), Some(checker), Some(rows)) = (&runtime, &checker, &mut loaded) {
         let archive = args
             .archive
             .options(FetchOptions::from_check(
@@ -507,7 +493,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let archive_dir = archive.as_ref().map(|(o, _)| o.dir.clone());
         let preserved = runtime
             .block_on(preserve(
-                &rows,
+                rows,
                 archive,
                 &args.wayback,
                 Some(checker.limits().clone()),
@@ -531,7 +517,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         {
             let mut archived = std::collections::HashSet::new();
             let mut failed = std::collections::HashSet::new();
-            for row in &rows {
+            for row in rows.iter() {
                 if row.preservation().snapshot.is_some() {
                     archived.insert(row.result.url.as_str());
                 } else if row.preservation().archive_error.is_some() {
@@ -547,30 +533,49 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(runtime);
-    let audit = Audit {
-        rows: &rows,
-        fail_on: &fail_on,
-        with_history: history.enabled(),
+    let rows: &dyn Rows = match &loaded {
+        Some(rows) => rows,
+        None => &spooled,
     };
+    let fails = |row: &AuditRow| report::row_fails(&fail_on, row);
 
     // The CSV is written on a second thread while the HTML page is
     // rendered: two cores, two reports, half the wait at the end of a run.
+    // Without the page, the CSV's pass over the rows also counts them.
     let html_path = (!args.no_html).then(|| {
         args.html
             .clone()
             .unwrap_or_else(|| args.output.join("index.html"))
     });
+    let generated_at = jiff::Timestamp::now();
+    let mut counts = RunCounts::new(generated_at);
+    let write_csv = |seen: &mut dyn FnMut(&AuditRow)| {
+        let written = report::write_atomically(&csv_path, |out| {
+            report::csv_report::write_csv_seen(out, rows, seen)
+        })
+        .with_context(|| format!("cannot write {}", csv_path.display()));
+        tracing::debug!(elapsed = ?started.elapsed(), "CSV written");
+        written
+    };
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let csv = scope.spawn(|| {
-            let written = report::write_csv_file(&csv_path, &rows)
-                .with_context(|| format!("cannot write {}", csv_path.display()));
-            tracing::debug!(elapsed = ?started.elapsed(), "CSV written");
-            written
-        });
+        let csv = match &html_path {
+            Some(_) => {
+                let csv = scope.spawn(|| write_csv(&mut |_| {}));
+                rows.each(&mut |row| {
+                    counts.add(row, fails(row));
+                    Ok(())
+                })
+                .context(SPOOL_ERROR)?;
+                Some(csv)
+            }
+            None => {
+                write_csv(&mut |row| counts.add(row, fails(row)))?;
+                None
+            }
+        };
         // Citation health is stored with every run, so the chart over time has
         // no gaps when some runs skip the HTML page.
-        let generated_at = jiff::Timestamp::now();
-        let now = RunHealth::of(&rows, generated_at);
+        let now = counts.health;
         let health: Vec<RunHealth> = history
             .record_health(now.alive, now.counted)?
             .into_iter()
@@ -583,36 +588,51 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &html_path {
             // The history's dates ("dead since / last alive") come from
             // each row's standing.
-            let extras = preservation_extras(&rows, path);
+            let extras = loaded
+                .as_deref()
+                .map(|rows| preservation_extras(rows, path))
+                .unwrap_or_default();
             let context = HtmlContext {
                 generated_at,
                 documents: &documents,
                 history: history.enabled().then_some(health.as_slice()),
                 extras: (!extras.is_empty()).then_some(&extras),
             };
-            report::html::write_html_file(path, &rows, &context)
+            report::html::write_html_file(path, rows, &context)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             tracing::debug!(elapsed = ?started.elapsed(), "HTML written");
         }
-        csv.join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly")))
+        match csv {
+            Some(csv) => csv
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly"))),
+            None => Ok(()),
+        }
     })?;
     // The history committed while the reports were written.
     history.settle()?;
     if let Some(path) = &args.json {
-        report::write_json_file(path, &rows)
+        report::write_json_file(path, rows)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let stdout_text = match args.format {
-        OutputFormat::Csv => None,
-        OutputFormat::Json if args.json.is_some() => None,
-        OutputFormat::Json => {
+    let audit = loaded.as_deref().map(|rows| Audit {
+        rows,
+        fail_on: &fail_on,
+        with_history: history.enabled(),
+    });
+    let stdout_text = match (args.format, &audit) {
+        (OutputFormat::Csv, _) => None,
+        (OutputFormat::Json, _) if args.json.is_some() => None,
+        (OutputFormat::Json, _) => {
             let mut out = Vec::new();
-            report::write_json(&mut out, &rows).context("cannot render the JSON report")?;
+            report::write_json(&mut out, rows).context("cannot render the JSON report")?;
             Some(out)
         }
-        OutputFormat::Markdown => Some(markdown::render(&audit).into_bytes()),
-        OutputFormat::Junit => Some(junit::render(&audit).into_bytes()),
+        (OutputFormat::Markdown, Some(audit)) => Some(markdown::render(audit).into_bytes()),
+        (OutputFormat::Junit, Some(audit)) => Some(junit::render(audit).into_bytes()),
+        (OutputFormat::Markdown | OutputFormat::Junit, None) => {
+            unreachable!("these formats load every row")
+        }
     };
     if let Some(text) = stdout_text {
         let mut out = std::io::stdout().lock();
@@ -620,14 +640,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .and_then(|()| std::io::Write::flush(&mut out))
             .context("cannot write the report to stdout")?;
     }
-    write_ci_outputs(&audit, &args.ci)?;
+    if let Some(audit) = &audit {
+        write_ci_outputs(audit, &args.ci)?;
+    }
 
-    let summary = Summary::from_rows(&rows, |row| audit.fails(row), started.elapsed());
+    let summary = counts.summary.finish(started.elapsed());
     tracing::debug!(elapsed = ?started.elapsed(), "done");
     if !args.quiet {
         eprint!("{summary}");
         if history.enabled() {
-            eprintln!("{}", history_line(&rows));
+            eprintln!("{}", counts.changes.line());
         }
         eprintln!("report: {}", csv_path.display());
         if let Some(path) = &html_path {
@@ -639,6 +661,36 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_OK
     }))
+}
+
+/// What the run's temporary row file failing means to a user.
+const SPOOL_ERROR: &str = "cannot use the run's temporary file (is the temporary folder full?)";
+
+/// Counts over the rows, made in the same pass that writes the CSV.
+struct RunCounts {
+    summary: SummaryCounter,
+    health: RunHealth,
+    changes: HistoryChanges,
+}
+
+impl RunCounts {
+    fn new(at: jiff::Timestamp) -> RunCounts {
+        RunCounts {
+            summary: SummaryCounter::default(),
+            health: RunHealth {
+                at,
+                alive: 0,
+                counted: 0,
+            },
+            changes: HistoryChanges::default(),
+        }
+    }
+
+    fn add(&mut self, row: &AuditRow, failing: bool) {
+        self.summary.add(row, failing);
+        self.health.add(row);
+        self.changes.add(row);
+    }
 }
 
 /// Links to each URL's local snapshot (relative to the HTML report when it
@@ -670,30 +722,42 @@ fn preservation_extras(rows: &[AuditRow], html: &Path) -> HashMap<String, report
     extras
 }
 
-/// `history: 2 new, 1 newly dead, 3 from history` over unique URLs.
-fn history_line(rows: &[AuditRow]) -> String {
-    use crate::history::Change;
-    let mut seen = std::collections::HashSet::new();
-    let mut counts: std::collections::BTreeMap<Change, usize> = Default::default();
-    let mut from_history = 0;
-    for row in rows {
+/// How the history saw this run's unique URLs change, for the line
+/// `history: 2 new, 1 newly dead, 3 served from history`.
+#[derive(Default)]
+struct HistoryChanges {
+    /// Hashes of the URLs counted: each URL counts once, however often cited.
+    seen: std::collections::HashSet<u64>,
+    counts: std::collections::BTreeMap<crate::history::Change, usize>,
+    from_history: usize,
+}
+
+impl HistoryChanges {
+    fn add(&mut self, row: &AuditRow) {
         if let Some(tracked) = &row.tracked
-            && seen.insert(row.result.url.as_str())
+            && self
+                .seen
+                .insert(xxhash_rust::xxh3::xxh3_64(row.result.url.as_bytes()))
         {
-            *counts.entry(tracked.change).or_default() += 1;
-            from_history += usize::from(tracked.from_history);
+            *self.counts.entry(tracked.change).or_default() += 1;
+            self.from_history += usize::from(tracked.from_history);
         }
     }
-    let mut parts: Vec<String> = counts
-        .iter()
-        .filter(|(change, _)| **change != Change::Unchanged)
-        .map(|(change, n)| format!("{n} {}", change.as_str().replace('_', " ")))
-        .collect();
-    if parts.is_empty() {
-        parts.push("no change".to_string());
+
+    fn line(&self) -> String {
+        use crate::history::Change;
+        let mut parts: Vec<String> = self
+            .counts
+            .iter()
+            .filter(|(change, _)| **change != Change::Unchanged)
+            .map(|(change, n)| format!("{n} {}", change.as_str().replace('_', " ")))
+            .collect();
+        if parts.is_empty() {
+            parts.push("no change".to_string());
+        }
+        parts.push(format!("{} served from history", self.from_history));
+        format!("history: {}", parts.join(", "))
     }
-    parts.push(format!("{from_history} served from history"));
-    format!("history: {}", parts.join(", "))
 }
 
 /// Applies the config file's per-host concurrency and interval.
@@ -724,7 +788,8 @@ fn dedup_key(url: &str) -> String {
 }
 
 /// Checks the URLs not served from the history; each result, stamped with
-/// the injected clock if any, goes to the history writer as it arrives.
+/// the injected clock if any, goes to the history writer and the row spool
+/// as it arrives.
 async fn check_unique(
     checker: &Checker,
     unique: Vec<String>,
@@ -732,8 +797,8 @@ async fn check_unique(
     bar: &indicatif::ProgressBar,
     clock: Option<jiff::Timestamp>,
     recording: &mut Recording,
-) -> Vec<Arc<CheckResult>> {
-    let total = unique.len();
+    spool: &mut RowSpool,
+) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<(usize, String)>(1024);
     let feeder = tokio::spawn(async move {
         for (i, url) in unique.into_iter().enumerate() {
@@ -742,7 +807,6 @@ async fn check_unique(
             }
         }
     });
-    let mut results: Vec<Option<Arc<CheckResult>>> = vec![None; total];
     let mut failing = 0usize;
     let mut stream = checker.check_stream(rx);
     while let Some((i, mut result)) = stream.recv().await {
@@ -756,15 +820,12 @@ async fn check_unique(
             bar.set_message(format!("{failing} failing"));
         }
         bar.inc(1);
-        let result = Arc::new(result);
-        recording.add(slots[i], result.clone(), false);
-        results[i] = Some(result);
+        // A buffered append: a write to the file every 256 KiB.
+        spool.push_result(slots[i] as u32, &result)?;
+        recording.add(slots[i], Arc::new(result), false);
     }
     let _ = feeder.await;
-    results
-        .into_iter()
-        .map(|r| r.expect("the checker answers every URL"))
-        .collect()
+    Ok(())
 }
 
 fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
@@ -783,19 +844,36 @@ fn progress_bar(args: &CheckArgs, total: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// Every document read, in order, and a report row for each citation found
-/// in them, its result still to come: the folder walk of `linkrot scan`
-/// (ignore files, format sniffing, size limit).
-fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<AuditRow>)> {
+/// What the scan hands to the checks.
+struct Scanned {
+    /// Every document read, in order.
+    documents: Vec<Arc<str>>,
+    /// A row for each citation found, its result still to come.
+    spool: RowSpool,
+    /// The URLs to request, fragments removed, numbered by first citation.
+    unique: Vec<String>,
+    /// Fragments cited per URL, for `--check-fragments`.
+    fragments: HashMap<String, Vec<String>>,
+}
+
+/// Scans every document (the folder walk of `linkrot scan`: ignore files,
+/// format sniffing, size limit) and spools a row for each citation.
+fn scan_paths(args: &CheckArgs) -> anyhow::Result<Scanned> {
     walk::check_inputs(&args.paths)?;
     let scan_options = ScanOptions {
         scope: args.scope,
         identifiers: !args.no_identifiers,
         ..ScanOptions::default()
     };
-    let mut documents = Vec::new();
-    let mut rows = Vec::new();
-    let pending = Arc::new(CheckResult::unrequested("", Verdict::Placeholder, None));
+    let mut scanned_all = Scanned {
+        documents: Vec::new(),
+        spool: RowSpool::new().context(SPOOL_ERROR)?,
+        unique: Vec::new(),
+        fragments: HashMap::new(),
+    };
+    // One request per unique URL; the fragment is never sent, so it does
+    // not make a URL different.
+    let mut index: HashMap<String, u32> = HashMap::new();
     walk::scan_inputs(
         &args.paths,
         &WalkOptions::default(),
@@ -812,18 +890,37 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<(Vec<Arc<str>>, Vec<AuditRow>)
                         eprintln!("linkrot: WARNING: {warning}");
                     }
                 }
+                let Scanned {
+                    documents,
+                    spool,
+                    unique,
+                    fragments,
+                } = &mut scanned_all;
                 documents.push(scanned.document);
-                rows.extend(
-                    scanned
-                        .citations
-                        .into_iter()
-                        .map(|citation| AuditRow::new(citation, pending.clone())),
-                );
+                for citation in &scanned.citations {
+                    let key = dedup_key(&citation.url);
+                    if args.check_fragments
+                        && let Some(fragment) = url::Url::parse(&citation.url)
+                            .ok()
+                            .as_ref()
+                            .and_then(fragment_of)
+                    {
+                        let wanted = fragments.entry(key.clone()).or_default();
+                        if !wanted.contains(&fragment) {
+                            wanted.push(fragment);
+                        }
+                    }
+                    let url = *index.entry(key).or_insert_with_key(|key| {
+                        unique.push(key.clone());
+                        (unique.len() - 1) as u32
+                    });
+                    spool.push_citation(url, citation).context(SPOOL_ERROR)?;
+                }
             }
             Ok(())
         },
     )?;
-    Ok((documents, rows))
+    Ok(scanned_all)
 }
 
 #[cfg(test)]

@@ -5,16 +5,27 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::AuditRow;
 use super::columns::{COLUMNS, Cell};
+use super::{AuditRow, Rows};
 
 /// Writes the header and one row per citation, in the order given.
-pub fn write_csv(out: &mut dyn Write, rows: &[AuditRow]) -> io::Result<()> {
+pub fn write_csv(out: &mut dyn Write, rows: &(impl Rows + ?Sized)) -> io::Result<()> {
+    write_csv_seen(out, rows, &mut |_| {})
+}
+
+/// [`write_csv`], showing each row to `seen` as it is written: a run counts
+/// its rows in the same pass instead of reading them twice.
+pub fn write_csv_seen(
+    out: &mut dyn Write,
+    rows: &(impl Rows + ?Sized),
+    seen: &mut dyn FnMut(&AuditRow),
+) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(COLUMNS.iter().map(|c| c.name))?;
     // Numbers are formatted into one buffer, reused for every cell.
     let mut number = String::new();
-    for row in rows {
+    rows.each(&mut |row| {
+        seen(row);
         for column in COLUMNS {
             if let Some(text) = column.csv {
                 writer.write_field(text(row))?;
@@ -36,12 +47,13 @@ pub fn write_csv(out: &mut dyn Write, rows: &[AuditRow]) -> io::Result<()> {
             }
         }
         writer.write_record(None::<&[u8]>)?;
-    }
+        Ok(())
+    })?;
     writer.flush()?;
     Ok(())
 }
 
 /// Writes the CSV report to `path` through a temporary file.
-pub fn write_csv_file(path: &Path, rows: &[AuditRow]) -> io::Result<()> {
+pub fn write_csv_file(path: &Path, rows: &(impl Rows + ?Sized)) -> io::Result<()> {
     super::write_atomically(path, |out| write_csv(out, rows))
 }

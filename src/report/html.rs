@@ -24,7 +24,7 @@ use std::sync::Arc;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::check::{CheckResult, Verdict};
-use crate::report::AuditRow;
+use crate::report::{AuditRow, Rows};
 use crate::scan::Scope;
 
 /// What later stages know about one checked URL, keyed by
@@ -102,15 +102,20 @@ impl RunHealth {
             counted: 0,
         };
         for row in rows {
-            if row.citation.scope != Scope::Footnote || row.result.verdict == Verdict::Excluded {
-                continue;
-            }
-            health.counted += 1;
-            if row.result.verdict.is_alive() {
-                health.alive += 1;
-            }
+            health.add(row);
         }
         health
+    }
+
+    /// Counts one more row.
+    pub fn add(&mut self, row: &AuditRow) {
+        if row.citation.scope != Scope::Footnote || row.result.verdict == Verdict::Excluded {
+            return;
+        }
+        self.counted += 1;
+        if row.result.verdict.is_alive() {
+            self.alive += 1;
+        }
     }
 }
 
@@ -228,16 +233,30 @@ fn date(ts: jiff::Timestamp) -> String {
 }
 
 /// One document's rows, footnotes in document order.
-struct DocumentRows<'r> {
+struct DocumentRows {
     name: Arc<str>,
-    rows: Vec<&'r AuditRow>,
+    /// Row numbers, ordered by line and column.
+    rows: Vec<usize>,
     tally: Tally,
 }
 
-fn group_by_document<'r>(rows: &'r [AuditRow], documents: &[Arc<str>]) -> Vec<DocumentRows<'r>> {
+/// What one pass over the rows learns for the page's overview and filters.
+struct Overview {
+    groups: Vec<DocumentRows>,
+    totals: Vec<(Verdict, usize)>,
+    overall: Tally,
+    hosts: HashMap<String, usize>,
+    health: RunHealth,
+}
+
+fn overview_of(
+    rows: &(impl Rows + ?Sized),
+    documents: &[Arc<str>],
+    at: jiff::Timestamp,
+) -> std::io::Result<Overview> {
     let mut index: HashMap<Arc<str>, usize> = HashMap::new();
-    let mut groups: Vec<DocumentRows<'r>> = Vec::new();
-    let mut slot = |name: &Arc<str>, groups: &mut Vec<DocumentRows<'r>>| -> usize {
+    let mut groups: Vec<DocumentRows> = Vec::new();
+    let mut slot = |name: &Arc<str>, groups: &mut Vec<DocumentRows>| -> usize {
         if let Some(&i) = index.get(name) {
             return i;
         }
@@ -252,18 +271,36 @@ fn group_by_document<'r>(rows: &'r [AuditRow], documents: &[Arc<str>]) -> Vec<Do
     for name in documents {
         slot(name, &mut groups);
     }
-    for row in rows {
+    let mut overview = Overview {
+        groups: Vec::new(),
+        totals: Verdict::ALL.iter().map(|&v| (v, 0)).collect(),
+        overall: Tally::default(),
+        hosts: HashMap::new(),
+        health: RunHealth {
+            at,
+            alive: 0,
+            counted: 0,
+        },
+    };
+    // Line and column of every row, to order each document's rows.
+    let mut places: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
+    rows.each(&mut |row| {
         let i = slot(&row.citation.document, &mut groups);
-        groups[i].rows.push(row);
+        groups[i].rows.push(places.len());
         groups[i].tally.add(row.result.verdict);
-    }
+        places.push((row.citation.line, row.citation.column));
+        overview.totals[ordinal(row.result.verdict)].1 += 1;
+        overview.overall.add(row.result.verdict);
+        *overview.hosts.entry(host_of(&row.citation.url)).or_default() += 1;
+        overview.health.add(row);
+        Ok(())
+    })?;
     for group in &mut groups {
         // Stable: citations on one line keep their input order.
-        group
-            .rows
-            .sort_by_key(|row| (row.citation.line, row.citation.column));
+        group.rows.sort_by_key(|&i| places[i]);
     }
-    groups
+    overview.groups = groups;
+    Ok(overview)
 }
 
 /// A verdict's position in [`Verdict::ALL`]: the report order.
@@ -292,7 +329,7 @@ const SECTIONS_MARK: &str = "\u{0}linkrot-sections\u{0}";
 const ROWS_MARK: &str = "\u{0}linkrot-rows\u{0}";
 
 /// Renders the whole page into one string.
-pub fn render(rows: &[AuditRow], ctx: &HtmlContext<'_>) -> String {
+pub fn render(rows: &(impl Rows + ?Sized), ctx: &HtmlContext<'_>) -> String {
     let mut out = Vec::new();
     write_html(&mut out, rows, ctx).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("maud renders UTF-8")
@@ -302,23 +339,19 @@ pub fn render(rows: &[AuditRow], ctx: &HtmlContext<'_>) -> String {
 /// time.
 pub fn write_html(
     out: &mut dyn Write,
-    rows: &[AuditRow],
+    rows: &(impl Rows + ?Sized),
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
-    let groups = group_by_document(rows, ctx.documents);
-    let mut totals: Vec<(Verdict, usize)> = Verdict::ALL.iter().map(|&v| (v, 0)).collect();
-    let mut overall = Tally::default();
-    let mut hosts: HashMap<String, usize> = HashMap::new();
-    for row in rows {
-        totals[ordinal(row.result.verdict)].1 += 1;
-        overall.add(row.result.verdict);
-        *hosts.entry(host_of(&row.citation.url)).or_default() += 1;
-    }
-    hosts.remove("");
-    let mut hosts: Vec<(String, usize)> = hosts.into_iter().collect();
+    let Overview {
+        groups,
+        totals,
+        overall,
+        hosts,
+        health,
+    } = overview_of(rows, ctx.documents, ctx.generated_at)?;
+    let mut hosts: Vec<(String, usize)> = hosts.into_iter().filter(|(h, _)| !h.is_empty()).collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let present: Vec<(Verdict, usize)> = totals.into_iter().filter(|&(_, n)| n > 0).collect();
-    let health = RunHealth::of(rows, ctx.generated_at);
     let generated = ctx.generated_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let title = format!("linkrot report, {}", date(ctx.generated_at));
 
@@ -371,8 +404,10 @@ pub fn write_html(
         match section.split_once(ROWS_MARK) {
             Some((open, close)) => {
                 out.write_all(open.as_bytes())?;
-                for row in &group.rows {
-                    out.write_all(citation_row(row, ctx).into_string().as_bytes())?;
+                for &i in &group.rows {
+                    rows.get(i, &mut |row| {
+                        out.write_all(citation_row(row, ctx).into_string().as_bytes())
+                    })?;
                 }
                 out.write_all(close.as_bytes())?;
             }
@@ -383,7 +418,7 @@ pub fn write_html(
 }
 
 fn overview(
-    groups: &[DocumentRows<'_>],
+    groups: &[DocumentRows],
     present: &[(Verdict, usize)],
     overall: Tally,
     health: RunHealth,
@@ -580,7 +615,7 @@ fn health_chart(history: &[RunHealth]) -> Markup {
 /// The controls, hidden until the script shows them: without JavaScript
 /// they would do nothing, so they are not offered.
 fn filters(
-    groups: &[DocumentRows<'_>],
+    groups: &[DocumentRows],
     present: &[(Verdict, usize)],
     hosts: &[(String, usize)],
     total: usize,
@@ -631,7 +666,7 @@ fn filters(
 }
 
 /// A document's section, with [`ROWS_MARK`] where its rows go.
-fn document_section(i: usize, group: &DocumentRows<'_>) -> Markup {
+fn document_section(i: usize, group: &DocumentRows) -> Markup {
     html! {
         section.document id={"doc-" (i)} data-doc=(i) aria-labelledby={"doc-" (i) "-h"}
             // A height estimate until the section is first drawn, so the
@@ -798,7 +833,7 @@ fn citation_row(row: &AuditRow, ctx: &HtmlContext<'_>) -> Markup {
 /// an interrupted run never leaves a half-written report.
 pub fn write_html_file(
     path: &std::path::Path,
-    rows: &[AuditRow],
+    rows: &(impl Rows + ?Sized),
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
     super::write_atomically(path, |out| write_html(out, rows, ctx))

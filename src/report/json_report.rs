@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::AuditRow;
 use super::columns::COLUMNS;
+use super::{AuditRow, Rows};
 
 /// One citation's object.
 pub fn row_value(row: &AuditRow) -> Value {
@@ -20,17 +20,20 @@ pub fn row_value(row: &AuditRow) -> Value {
 }
 
 /// Writes the rows as a pretty-printed JSON array, one row at a time.
-pub fn write_json(out: &mut dyn Write, rows: &[AuditRow]) -> io::Result<()> {
+pub fn write_json(out: &mut dyn Write, rows: &(impl Rows + ?Sized)) -> io::Result<()> {
     out.write_all(b"[")?;
-    for (i, row) in rows.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
+    let mut first = true;
+    rows.each(&mut |row| {
+        out.write_all(if first { b"\n  " } else { b",\n  " })?;
+        first = false;
         serde_json::to_writer(&mut *out, &row_value(row))?;
-    }
+        Ok(())
+    })?;
     out.write_all(if rows.is_empty() { b"]\n" } else { b"\n]\n" })?;
     Ok(())
 }
 
 /// Writes the JSON report to `path` through a temporary file.
-pub fn write_json_file(path: &Path, rows: &[AuditRow]) -> io::Result<()> {
+pub fn write_json_file(path: &Path, rows: &(impl Rows + ?Sized)) -> io::Result<()> {
     super::write_atomically(path, |out| write_json(out, rows))
 }

@@ -68,15 +68,85 @@ impl AuditRow {
     }
 }
 
+/// A run's rows in document order, read as many times as a report needs:
+/// from memory, or from the [`spool`] on disk that keeps a large run's
+/// memory small.
+pub trait Rows: Sync {
+    /// How many rows.
+    fn len(&self) -> usize;
+
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with every row, in order, until it fails.
+    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()>;
+
+    /// Calls `f` with row `i` (`i < len()`).
+    fn get(
+        &self,
+        i: usize,
+        f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+
+    /// Every row in memory, for the formats that need them all at once.
+    fn to_vec(&self) -> std::io::Result<Vec<AuditRow>> {
+        let mut rows = Vec::with_capacity(self.len());
+        self.each(&mut |row| {
+            rows.push(row.clone());
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+}
+
+impl Rows for [AuditRow] {
+    fn len(&self) -> usize {
+        <[AuditRow]>::len(self)
+    }
+
+    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.iter().try_for_each(f)
+    }
+
+    fn get(
+        &self,
+        i: usize,
+        f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        f(&self[i])
+    }
+}
+
+impl Rows for Vec<AuditRow> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.as_slice().each(f)
+    }
+
+    fn get(
+        &self,
+        i: usize,
+        f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        Rows::get(self.as_slice(), i, f)
+    }
+}
+
 pub mod columns;
 pub mod csv_report;
 pub mod json_report;
+pub mod spool;
 pub mod summary;
 
 pub use columns::{COLUMNS, Column};
 pub use csv_report::{write_csv, write_csv_file};
 pub use json_report::{write_json, write_json_file};
-pub use summary::Summary;
+pub use summary::{Summary, SummaryCounter};
 
 /// Writes `path` through a temporary file in the same folder, renamed over
 /// `path` only once `write` succeeded: an interrupted run never leaves a
@@ -142,8 +212,7 @@ impl<'a> Audit<'a> {
 
     /// Whether the row fails the run.
     pub fn fails(&self, row: &AuditRow) -> bool {
-        self.fail_on
-            .fails(&row.result, self.tracked(row), &row.reasons())
+        row_fails(self.fail_on, row)
     }
 
     /// The warning a row that does not fail the run still deserves.
@@ -163,6 +232,12 @@ impl<'a> Audit<'a> {
     pub fn failing(&self) -> impl Iterator<Item = &'a AuditRow> + '_ {
         self.rows.iter().filter(|row| self.fails(row))
     }
+}
+
+/// Whether `--fail-on` (with the row's standing in the history) makes the
+/// row fail the run.
+pub fn row_fails(fail_on: &FailOn, row: &AuditRow) -> bool {
+    fail_on.fails(&row.result, row.tracked.as_deref(), &row.reasons())
 }
 
 /// `footnote 3`, `body`: where in the document a citation stands.

@@ -38,30 +38,52 @@ impl Summary {
         failing: impl Fn(&AuditRow) -> bool,
         elapsed: Duration,
     ) -> Summary {
-        let mut verdicts = BTreeMap::new();
-        let mut urls = HashSet::new();
-        let mut hosts: HashMap<String, usize> = HashMap::new();
-        let mut failing_count = 0;
+        let mut counter = SummaryCounter::default();
         for row in rows {
-            *verdicts.entry(row.result.verdict).or_insert(0) += 1;
-            urls.insert(row.result.url.as_str());
-            if failing(row) {
-                failing_count += 1;
-                let host = url::Url::parse(&row.result.url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_string))
-                    .unwrap_or_else(|| "(no host)".to_string());
-                *hosts.entry(host).or_insert(0) += 1;
-            }
+            counter.add(row, failing(row));
         }
-        let mut failing_hosts: Vec<(String, usize)> = hosts.into_iter().collect();
+        counter.finish(elapsed)
+    }
+}
+
+/// Counts rows one at a time as a report is written, for [`Summary`].
+#[derive(Debug, Default)]
+pub struct SummaryCounter {
+    verdicts: BTreeMap<Verdict, usize>,
+    citations: usize,
+    /// Hashes of the URLs seen: the rows may be gone once counted.
+    urls: HashSet<u64>,
+    failing: usize,
+    hosts: HashMap<String, usize>,
+}
+
+impl SummaryCounter {
+    /// Counts one row; `failing` says whether it fails the run.
+    pub fn add(&mut self, row: &AuditRow, failing: bool) {
+        *self.verdicts.entry(row.result.verdict).or_insert(0) += 1;
+        self.citations += 1;
+        self.urls
+            .insert(xxhash_rust::xxh3::xxh3_64(row.result.url.as_bytes()));
+        if failing {
+            self.failing += 1;
+            let host = url::Url::parse(&row.result.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "(no host)".to_string());
+            *self.hosts.entry(host).or_insert(0) += 1;
+        }
+    }
+
+    /// The summary of the rows counted.
+    pub fn finish(self, elapsed: Duration) -> Summary {
+        let mut failing_hosts: Vec<(String, usize)> = self.hosts.into_iter().collect();
         failing_hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         failing_hosts.truncate(5);
         Summary {
-            verdicts,
-            citations: rows.len(),
-            urls: urls.len(),
-            failing: failing_count,
+            verdicts: self.verdicts,
+            citations: self.citations,
+            urls: self.urls.len(),
+            failing: self.failing,
             failing_hosts,
             elapsed,
         }

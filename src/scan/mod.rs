@@ -13,7 +13,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod docx;
 pub mod html;
@@ -89,7 +89,7 @@ pub enum ScopeFilter {
 }
 
 /// Where in the document a citation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Inside a footnote or endnote.
@@ -109,7 +109,7 @@ impl Scope {
 }
 
 /// How a URL was written in the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkForm {
     /// `[text](url)`
@@ -142,7 +142,7 @@ impl LinkForm {
 }
 
 /// What kind of target a citation points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UrlKind {
     /// `http` or `https`: checkable.
@@ -166,7 +166,7 @@ impl UrlKind {
 }
 
 /// A footnote or endnote as the document defines it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Footnote {
     /// The label as written: `3`, `a`, `note-12`.
     pub label: String,
@@ -181,7 +181,7 @@ pub struct Footnote {
 }
 
 /// One URL cited in one place of one document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Citation {
     /// The document as given on the command line (or `-` for stdin).
     pub document: Arc<str>,
