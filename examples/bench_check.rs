@@ -13,6 +13,10 @@
 //! `lychee` is on PATH it runs on the same document with the same limits and
 //! the ratios are printed. Flags after `--` go to `linkrot check`.
 //!
+//! `--documents D` spreads the notes over D documents (default 1), passed
+//! as one folder: a corpus rather than one huge file, to see what memory
+//! grows with.
+//!
 //! `--floor` also runs a bare client on the same URLs: this example
 //! re-executed as a child that only sends one GET per URL with reqwest, the
 //! same pool settings and the same global and per-host limits, and reads the
@@ -37,6 +41,8 @@ struct Args {
     latency: Duration,
     global: usize,
     per_host: usize,
+    /// Documents the notes are spread over.
+    documents: usize,
     lychee: bool,
     /// Also measure the bare reqwest client (`--floor`).
     floor: bool,
@@ -52,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
         latency: Duration::from_millis(50),
         global: 128,
         per_host: 10,
+        documents: 1,
         lychee: true,
         floor: false,
         extra: Vec::new(),
@@ -80,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
             "--latency-ms" => args.latency = Duration::from_millis(number),
             "--global" => args.global = number.max(1) as usize,
             "--per-host" => args.per_host = number.max(1) as usize,
+            "--documents" => args.documents = number.max(1) as usize,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -267,31 +275,47 @@ fn main() {
     let addrs = start_server(args.hosts, args.latency, served.clone());
 
     let dir = tempfile::tempdir().expect("temporary folder");
-    let doc = dir.path().join("bench.md");
-    let mut text = String::with_capacity(args.urls * 64);
+    // The documents sit in a folder of their own, which is what linkrot and
+    // lychee are given; with one document, the document itself.
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).expect("create the documents folder");
     let mut url_list = String::with_capacity(args.urls * 40);
-    text.push_str("# Benchmark\n\n");
-    // Every note is referenced from the body, as in a real document.
-    for i in 0..args.urls {
-        text.push_str(&format!("Claim {i}.[^{}]\n", i + 1));
+    let per_doc = args.urls.div_ceil(args.documents);
+    let mut first = 0;
+    for d in 0..args.documents {
+        let notes = first..(first + per_doc).min(args.urls);
+        let mut text = String::with_capacity(notes.len() * 64);
+        text.push_str("# Benchmark\n\n");
+        // Every note is referenced from the body, as in a real document.
+        for i in notes.clone() {
+            text.push_str(&format!("Claim {i}.[^{}]\n", i + 1));
+        }
+        text.push('\n');
+        for i in notes.clone() {
+            let addr = addrs[i % addrs.len()];
+            url_list.push_str(&format!("http://{addr}/doc/{i}\n"));
+            text.push_str(&format!(
+                "[^{}]: Source {i}, <http://{addr}/doc/{i}>.\n",
+                i + 1
+            ));
+        }
+        std::fs::write(docs.join(format!("bench-{:05}.md", d + 1)), &text)
+            .expect("write a document");
+        first = notes.end;
     }
-    text.push('\n');
-    for i in 0..args.urls {
-        let addr = addrs[i % addrs.len()];
-        url_list.push_str(&format!("http://{addr}/doc/{i}\n"));
-        text.push_str(&format!(
-            "[^{}]: Source {i}, <http://{addr}/doc/{i}>.\n",
-            i + 1
-        ));
-    }
-    std::fs::write(&doc, &text).expect("write the document");
+    let doc = if args.documents == 1 {
+        docs.join("bench-00001.md")
+    } else {
+        docs.clone()
+    };
 
     let lat = args.latency.as_secs_f64();
     let bound = (args.urls as f64 * lat / args.global as f64)
         .max((args.urls as f64 / args.hosts as f64) * lat / args.per_host as f64);
     println!(
-        "{} URLs over {} hosts, latency {} ms, global {}, per host {}: bound {:.2} s",
+        "{} URLs in {} document(s) over {} hosts, latency {} ms, global {}, per host {}: bound {:.2} s",
         args.urls,
+        args.documents,
         args.hosts,
         args.latency.as_millis(),
         args.global,

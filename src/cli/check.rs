@@ -24,8 +24,8 @@ use crate::check::fragment::fragment_of;
 use crate::check::inspect::ContentChecks;
 use crate::check::similarity::Fingerprint;
 use crate::check::{
-    AcceptCodes, CheckOptions, Checker, DEFAULT_USER_AGENT, HostHeader,
-    ResolveOverride, parse_header, parse_host_header,
+    AcceptCodes, CheckOptions, Checker, DEFAULT_USER_AGENT, HostHeader, ResolveOverride,
+    parse_header, parse_host_header,
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;

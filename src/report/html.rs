@@ -291,7 +291,10 @@ fn overview_of(
         places.push((row.citation.line, row.citation.column));
         overview.totals[ordinal(row.result.verdict)].1 += 1;
         overview.overall.add(row.result.verdict);
-        *overview.hosts.entry(host_of(&row.citation.url)).or_default() += 1;
+        *overview
+            .hosts
+            .entry(host_of(&row.citation.url))
+            .or_default() += 1;
         overview.health.add(row);
         Ok(())
     })?;
@@ -349,7 +352,8 @@ pub fn write_html(
         hosts,
         health,
     } = overview_of(rows, ctx.documents, ctx.generated_at)?;
-    let mut hosts: Vec<(String, usize)> = hosts.into_iter().filter(|(h, _)| !h.is_empty()).collect();
+    let mut hosts: Vec<(String, usize)> =
+        hosts.into_iter().filter(|(h, _)| !h.is_empty()).collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let present: Vec<(Verdict, usize)> = totals.into_iter().filter(|&(_, n)| n > 0).collect();
     let generated = ctx.generated_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
@@ -404,11 +408,9 @@ pub fn write_html(
         match section.split_once(ROWS_MARK) {
             Some((open, close)) => {
                 out.write_all(open.as_bytes())?;
-                for &i in &group.rows {
-                    rows.get(i, &mut |row| {
-                        out.write_all(citation_row(row, ctx).into_string().as_bytes())
-                    })?;
-                }
+                rows.each_in(&group.rows, &mut |row| {
+                    out.write_all(citation_row(row, ctx).into_string().as_bytes())
+                })?;
                 out.write_all(close.as_bytes())?;
             }
             None => out.write_all(section.as_bytes())?,

@@ -83,10 +83,11 @@ pub trait Rows: Sync {
     /// Calls `f` with every row, in order, until it fails.
     fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()>;
 
-    /// Calls `f` with row `i` (`i < len()`).
-    fn get(
+    /// Calls `f` with the rows numbered in `order` (each below `len()`),
+    /// in that order, until it fails.
+    fn each_in(
         &self,
-        i: usize,
+        order: &[usize],
         f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
     ) -> std::io::Result<()>;
 
@@ -110,12 +111,12 @@ impl Rows for [AuditRow] {
         self.iter().try_for_each(f)
     }
 
-    fn get(
+    fn each_in(
         &self,
-        i: usize,
+        order: &[usize],
         f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        f(&self[i])
+        order.iter().try_for_each(|&i| f(&self[i]))
     }
 }
 
@@ -128,12 +129,12 @@ impl Rows for Vec<AuditRow> {
         self.as_slice().each(f)
     }
 
-    fn get(
+    fn each_in(
         &self,
-        i: usize,
+        order: &[usize],
         f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        Rows::get(self.as_slice(), i, f)
+        self.as_slice().each_in(order, f)
     }
 }
 

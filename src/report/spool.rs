@@ -8,7 +8,7 @@
 //! removes when the run ends, however it ends.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
@@ -63,35 +63,49 @@ impl RecordFile {
         (start, (self.ends[i] - start) as usize)
     }
 
-    /// Record `i`, read with one positioned read: several readers can share
-    /// the file (the CSV and the HTML page are written at the same time).
-    fn read<T: DeserializeOwned>(&self, i: usize, buffer: &mut Vec<u8>) -> io::Result<T> {
+    /// Record `i`, read through `window`. Reads are positioned, so several
+    /// readers can share the file (the CSV and the HTML page are written at
+    /// the same time).
+    fn read<T: DeserializeOwned>(&self, i: usize, window: &mut Window) -> io::Result<T> {
         let (start, len) = self.span(i);
-        buffer.resize(len, 0);
-        self.writer.get_ref().read_exact_at(buffer, start)?;
-        decode(buffer)
-    }
-
-    /// Every record in order, through a buffered reader of its own.
-    fn each<T: DeserializeOwned>(
-        &self,
-        mut f: impl FnMut(usize, T) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let mut reader = BufReader::with_capacity(
-            256 * 1024,
-            PositionedReader {
-                file: self.writer.get_ref(),
-                at: 0,
-            },
-        );
-        let mut buffer = Vec::new();
-        for i in 0..self.ends.len() {
-            let (_, len) = self.span(i);
-            buffer.resize(len, 0);
-            reader.read_exact(&mut buffer)?;
-            f(i, decode(&buffer)?)?;
+        let file = self.writer.get_ref();
+        if let Some(bytes) = window.get(start, len) {
+            return decode(bytes);
         }
-        Ok(())
+        if start < window.start {
+            // Behind the window: a note citing an earlier URL again. One
+            // read of just that record keeps the window where reading goes on.
+            window.scratch.resize(len, 0);
+            file.read_exact_at(&mut window.scratch, start)?;
+            return decode(&window.scratch);
+        }
+        let total = self.ends.last().copied().unwrap_or(0);
+        let size = len.max(WINDOW).min((total - start) as usize);
+        window.data.resize(size, 0);
+        file.read_exact_at(&mut window.data, start)?;
+        window.start = start;
+        decode(&window.data[..len])
+    }
+}
+
+/// How much of a file one read brings in.
+const WINDOW: usize = 128 * 1024;
+
+/// The part of a record file read last. Records are read mostly in the
+/// order they were written (results arrive roughly in the order the URLs
+/// were handed out), so most reads are served from memory.
+#[derive(Default)]
+struct Window {
+    start: u64,
+    data: Vec<u8>,
+    /// For a record read on its own.
+    scratch: Vec<u8>,
+}
+
+impl Window {
+    fn get(&self, start: u64, len: usize) -> Option<&[u8]> {
+        let offset = usize::try_from(start.checked_sub(self.start)?).ok()?;
+        self.data.get(offset..offset.checked_add(len)?)
     }
 }
 
@@ -102,20 +116,6 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
             format!("the run's temporary row file is damaged: {e}"),
         )
     })
-}
-
-/// Reads a shared file from its own position.
-struct PositionedReader<'f> {
-    file: &'f File,
-    at: u64,
-}
-
-impl Read for PositionedReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read_at(buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
-    }
 }
 
 /// The rows of a run being built: citations in document order, each with
@@ -177,7 +177,7 @@ pub struct SpooledRows {
 }
 
 impl SpooledRows {
-    fn result(&self, url: u32, buffer: &mut Vec<u8>) -> io::Result<Arc<CheckResult>> {
+    fn result(&self, url: u32, window: &mut Window) -> io::Result<Arc<CheckResult>> {
         let record = self
             .spool
             .result_of
@@ -185,7 +185,7 @@ impl SpooledRows {
             .copied()
             .filter(|&r| r != u32::MAX)
             .ok_or_else(|| io::Error::other(format!("no result for URL number {url}")))?;
-        Ok(Arc::new(self.spool.results.read(record as usize, buffer)?))
+        Ok(Arc::new(self.spool.results.read(record as usize, window)?))
     }
 
     fn row(&self, url: u32, citation: Citation, result: Arc<CheckResult>) -> AuditRow {
@@ -204,30 +204,41 @@ impl Rows for SpooledRows {
     }
 
     fn each(&self, f: &mut dyn FnMut(&AuditRow) -> io::Result<()>) -> io::Result<()> {
+        self.each_of(0..self.len(), f)
+    }
+
+    fn each_in(
+        &self,
+        order: &[usize],
+        f: &mut dyn FnMut(&AuditRow) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.each_of(order.iter().copied(), f)
+    }
+}
+
+impl SpooledRows {
+    fn each_of(
+        &self,
+        order: impl Iterator<Item = usize>,
+        f: &mut dyn FnMut(&AuditRow) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let (mut citations, mut results) = (Window::default(), Window::default());
         // Notes that repeat a URL ("Ibid.") usually follow each other: the
         // last result read is kept.
         let mut last: Option<(u32, Arc<CheckResult>)> = None;
-        let mut buffer = Vec::new();
-        self.spool
-            .citations
-            .each(|_, (url, citation): (u32, Citation)| {
-                let result = match &last {
-                    Some((n, result)) if *n == url => result.clone(),
-                    _ => {
-                        let result = self.result(url, &mut buffer)?;
-                        last = Some((url, result.clone()));
-                        result
-                    }
-                };
-                f(&self.row(url, citation, result))
-            })
-    }
-
-    fn get(&self, i: usize, f: &mut dyn FnMut(&AuditRow) -> io::Result<()>) -> io::Result<()> {
-        let mut buffer = Vec::new();
-        let (url, citation): (u32, Citation) = self.spool.citations.read(i, &mut buffer)?;
-        let result = self.result(url, &mut buffer)?;
-        f(&self.row(url, citation, result))
+        for i in order {
+            let (url, citation): (u32, Citation) = self.spool.citations.read(i, &mut citations)?;
+            let result = match &last {
+                Some((n, result)) if *n == url => result.clone(),
+                _ => {
+                    let result = self.result(url, &mut results)?;
+                    last = Some((url, result.clone()));
+                    result
+                }
+            };
+            f(&self.row(url, citation, result))?;
+        }
+        Ok(())
     }
 }
 
@@ -240,9 +251,30 @@ mod tests {
     #[test]
     fn rows_come_back_in_document_order_with_their_results() {
         let mut written = [
-            row("a.md", 3, "1", "https://a.test/1", Verdict::Moved, Some(200)),
-            row("a.md", 4, "2", "https://b.test/2", Verdict::Broken, Some(404)),
-            row("b.md", 9, "7", "https://a.test/1", Verdict::Moved, Some(200)),
+            row(
+                "a.md",
+                3,
+                "1",
+                "https://a.test/1",
+                Verdict::Moved,
+                Some(200),
+            ),
+            row(
+                "a.md",
+                4,
+                "2",
+                "https://b.test/2",
+                Verdict::Broken,
+                Some(404),
+            ),
+            row(
+                "b.md",
+                9,
+                "7",
+                "https://a.test/1",
+                Verdict::Moved,
+                Some(200),
+            ),
         ];
         for row in &mut written {
             // The byte range is for the scanner's own tests; reports never
@@ -278,20 +310,71 @@ mod tests {
                 serde_json::to_value(&*want.result).unwrap()
             );
         }
-        let mut second = None;
-        rows.get(1, &mut |row| {
-            second = Some(row.result.verdict);
+        let mut picked = Vec::new();
+        rows.each_in(&[2, 1], &mut |row| {
+            picked.push((row.citation.line, row.result.verdict));
             Ok(())
         })
         .unwrap();
-        assert_eq!(second, Some(Verdict::Broken));
+        assert_eq!(picked, [(9, Verdict::Moved), (4, Verdict::Broken)]);
+    }
+
+    #[test]
+    fn reads_past_the_window_and_back_find_every_record() {
+        // Enough rows for several windows, results stored out of order,
+        // and each URL cited again far from its first citation.
+        let urls = 3_000u32;
+        let mut spool = RowSpool::new().unwrap();
+        let citation = |n: u32| {
+            let url = format!("https://h{}.test/{}", n % 7, "p".repeat(n as usize % 50));
+            let mut row = row("a.md", n as usize + 1, "1", &url, Verdict::Ok, Some(200));
+            row.citation.span = 0..0;
+            row
+        };
+        let mut expected = Vec::new();
+        for n in 0..urls * 2 {
+            let url = if n < urls { n } else { (n * 7919) % urls };
+            let row = citation(url);
+            spool.push_citation(url, &row.citation).unwrap();
+            expected.push((url, row));
+        }
+        for url in (0..urls).rev() {
+            let mut result = (*citation(url).result).clone();
+            result.attempts = url;
+            spool.push_result(url, &result).unwrap();
+        }
+        let rows = spool.finish(Vec::new()).unwrap();
+        let mut seen = 0;
+        rows.each(&mut |row| {
+            let (url, want) = &expected[seen];
+            assert_eq!(row.citation.url, want.citation.url);
+            assert_eq!(row.result.url, want.result.url);
+            assert_eq!(row.result.attempts, *url);
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, expected.len());
+        let backwards: Vec<usize> = (0..expected.len()).rev().collect();
+        let mut at = 0;
+        rows.each_in(&backwards, &mut |row| {
+            let (url, _) = &expected[backwards[at]];
+            assert_eq!(row.result.attempts, *url);
+            at += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(at, expected.len());
     }
 
     #[test]
     fn a_row_without_a_result_is_an_error_not_a_panic() {
         let mut spool = RowSpool::new().unwrap();
         spool
-            .push_citation(0, &row("a.md", 1, "1", "https://a.test/", Verdict::Ok, None).citation)
+            .push_citation(
+                0,
+                &row("a.md", 1, "1", "https://a.test/", Verdict::Ok, None).citation,
+            )
             .unwrap();
         let rows = spool.finish(Vec::new()).unwrap();
         assert!(rows.each(&mut |_| Ok(())).is_err());
