@@ -15,6 +15,7 @@ pub mod error;
 pub mod fetch;
 pub mod limits;
 mod options;
+mod unique;
 
 pub use engine::{BuildError, Checker, Unrequested, is_retryable_status, parse_retry_after};
 pub use fetch::{FetchEnd, FetchSettings, Fetched, Fetcher, HostHeader, is_redirect_status};
@@ -33,6 +34,7 @@ pub mod similarity;
 pub mod soft404;
 
 pub use similarity::Fingerprint;
+pub use unique::UniqueUrls;
 
 /// The outcome of checking one URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

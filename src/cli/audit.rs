@@ -168,7 +168,10 @@ impl RunHistory {
 
     /// Results the history still vouches for: URLs found alive within
     /// `--recheck-after`. Empty with `--fresh` or `--no-history`.
-    pub fn cached(&self, urls: &[String]) -> anyhow::Result<HashMap<String, CheckResult>> {
+    pub fn cached<'u>(
+        &self,
+        urls: impl IntoIterator<Item = &'u str>,
+    ) -> anyhow::Result<HashMap<String, CheckResult>> {
         let Some(store) = &self.store else {
             return Ok(HashMap::new());
         };
@@ -176,20 +179,19 @@ impl RunHistory {
             return Ok(HashMap::new());
         }
         let max_age = i64::try_from(self.flags.recheck_after.as_millis()).unwrap_or(i64::MAX);
-        Ok(store.fresh_results(
-            urls.iter().map(String::as_str),
-            history::millis(self.started),
-            max_age,
-        )?)
+        Ok(store.fresh_results(urls, history::millis(self.started), max_age)?)
     }
 
     /// The last content fingerprint the history holds for each URL, so the
     /// content checks can measure drift. Empty with `--no-history`.
-    pub fn fingerprints(&self, urls: &[String]) -> anyhow::Result<HashMap<String, i64>> {
+    pub fn fingerprints<'u>(
+        &self,
+        urls: impl IntoIterator<Item = &'u str>,
+    ) -> anyhow::Result<HashMap<String, i64>> {
         let Some(store) = &self.store else {
             return Ok(HashMap::new());
         };
-        Ok(store.last_fingerprints(urls.iter().map(String::as_str))?)
+        Ok(store.last_fingerprints(urls)?)
     }
 
     /// Starts recording the run on a thread of its own, so the history is

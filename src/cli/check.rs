@@ -25,7 +25,7 @@ use crate::check::inspect::ContentChecks;
 use crate::check::similarity::Fingerprint;
 use crate::check::{
     AcceptCodes, CheckOptions, Checker, DEFAULT_USER_AGENT, HostHeader, ResolveOverride,
-    parse_header, parse_host_header,
+    UniqueUrls, parse_header, parse_host_header,
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;
@@ -386,30 +386,27 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .fail_on
         .clone()
         .unwrap_or_else(|| history.default_fail_on());
-    let cached = history.cached(&unique)?;
+    let cached = history.cached(unique.iter())?;
     content.previous = history
-        .fingerprints(&unique)?
+        .fingerprints(unique.iter())?
         .into_iter()
         .map(|(url, f)| (url, Fingerprint(f as u64)))
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
     let mut recording = history.start_recording(unique.len())?;
-    let mut to_check = Vec::new();
-    let mut to_check_slots = Vec::new();
-    for (slot, url) in unique.into_iter().enumerate() {
-        match cached.get(&url) {
+    let mut to_check: Vec<u32> = Vec::new();
+    for (slot, url) in unique.iter().enumerate() {
+        match cached.get(url) {
             Some(result) => {
                 spool
                     .push_result(slot as u32, result)
                     .context(SPOOL_ERROR)?;
                 recording.add(slot, Arc::new(result.clone()), true);
             }
-            None => {
-                to_check.push(url);
-                to_check_slots.push(slot);
-            }
+            None => to_check.push(slot as u32),
         }
     }
+    drop(cached);
 
     let checker = Checker::new(options)
         .context("cannot start the checker")?
@@ -433,8 +430,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .block_on(runtime.spawn(async move {
                 let checked = check_unique(
                     &checker,
+                    unique,
                     to_check,
-                    &to_check_slots,
                     &bar,
                     clock,
                     &mut recording,
@@ -792,24 +789,25 @@ fn dedup_key(url: &str) -> String {
 /// as it arrives.
 async fn check_unique(
     checker: &Checker,
-    unique: Vec<String>,
-    slots: &[usize],
+    unique: UniqueUrls,
+    to_check: Vec<u32>,
     bar: &indicatif::ProgressBar,
     clock: Option<jiff::Timestamp>,
     recording: &mut Recording,
     spool: &mut RowSpool,
 ) -> std::io::Result<()> {
-    let (tx, rx) = mpsc::channel::<(usize, String)>(1024);
+    // Each URL becomes a `String` only as it is handed to the checker.
+    let (tx, rx) = mpsc::channel::<(u32, String)>(1024);
     let feeder = tokio::spawn(async move {
-        for (i, url) in unique.into_iter().enumerate() {
-            if tx.send((i, url)).await.is_err() {
+        for slot in to_check {
+            if tx.send((slot, unique.get(slot).to_string())).await.is_err() {
                 break;
             }
         }
     });
     let mut failing = 0usize;
     let mut stream = checker.check_stream(rx);
-    while let Some((i, mut result)) = stream.recv().await {
+    while let Some((slot, mut result)) = stream.recv().await {
         // The body prefix is for content checks; the report does not keep it.
         result.body_prefix = None;
         if let Some(now) = clock {
@@ -821,8 +819,8 @@ async fn check_unique(
         }
         bar.inc(1);
         // A buffered append: a write to the file every 256 KiB.
-        spool.push_result(slots[i] as u32, &result)?;
-        recording.add(slots[i], Arc::new(result), false);
+        spool.push_result(slot, &result)?;
+        recording.add(slot as usize, Arc::new(result), false);
     }
     let _ = feeder.await;
     Ok(())
@@ -851,7 +849,7 @@ struct Scanned {
     /// A row for each citation found, its result still to come.
     spool: RowSpool,
     /// The URLs to request, fragments removed, numbered by first citation.
-    unique: Vec<String>,
+    unique: UniqueUrls,
     /// Fragments cited per URL, for `--check-fragments`.
     fragments: HashMap<String, Vec<String>>,
 }
@@ -868,12 +866,9 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<Scanned> {
     let mut scanned_all = Scanned {
         documents: Vec::new(),
         spool: RowSpool::new().context(SPOOL_ERROR)?,
-        unique: Vec::new(),
+        unique: UniqueUrls::new(),
         fragments: HashMap::new(),
     };
-    // One request per unique URL; the fragment is never sent, so it does
-    // not make a URL different.
-    let mut index: HashMap<String, u32> = HashMap::new();
     walk::scan_inputs(
         &args.paths,
         &WalkOptions::default(),
@@ -910,10 +905,9 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<Scanned> {
                             wanted.push(fragment);
                         }
                     }
-                    let url = *index.entry(key).or_insert_with_key(|key| {
-                        unique.push(key.clone());
-                        (unique.len() - 1) as u32
-                    });
+                    // One request per unique URL; the fragment is never
+                    // sent, so it does not make a URL different.
+                    let url = unique.insert(&key);
                     spool.push_citation(url, citation).context(SPOOL_ERROR)?;
                 }
             }
