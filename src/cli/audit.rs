@@ -13,7 +13,11 @@ use anyhow::Context;
 
 use crate::check::CheckResult;
 use crate::history::{self, FailOn, History, Observation, Policy, Tracked};
+use crate::report::spool::ByUrl;
 use crate::report::{self, Audit, annotations, junit, markdown};
+
+/// What the run's temporary files failing means to a user.
+pub const SPOOL_ERROR: &str = "cannot use the run's temporary file (is the temporary folder full?)";
 
 /// History and dead-link policy flags of `linkrot check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -116,8 +120,8 @@ struct Committing {
 /// Citation health per run, oldest first: (finished_at ms, alive, counted).
 type HealthSeries = Vec<(i64, usize, usize)>;
 
-/// Each URL's standing, by index.
-type Standings = Vec<Option<Arc<Tracked>>>;
+/// Each URL's standing, by URL number, on disk; `None` without history.
+type Standings = Option<ByUrl<Tracked>>;
 
 /// What the history writer is sent.
 #[derive(Debug)]
@@ -198,11 +202,20 @@ impl RunHistory {
     /// written while the checks are still on the network instead of after
     /// them (a fifth of a second for 20,000 URLs). Feed it with
     /// [`Recording::add`], end it with [`RunHistory::finish_recording`].
-    /// `urls` is the number of unique URLs: each result comes with its
-    /// index, and the standings come back in a vector of that length.
-    pub fn start_recording(&mut self, urls: usize) -> anyhow::Result<Recording> {
+    /// Each result comes with its URL number, and the standings come back
+    /// by that number.
+    pub fn start_recording(&mut self) -> anyhow::Result<Recording> {
         let Some(mut store) = self.store.take() else {
-            return Ok(Recording::disabled(urls));
+            return Ok(Recording::disabled());
+        };
+        // Standings wait on disk until the reports read them (about 130
+        // bytes a URL in memory).
+        let mut tracked = match ByUrl::<Tracked>::new() {
+            Ok(spool) => Ok(spool),
+            Err(err) => {
+                self.store = Some(store);
+                return Err(anyhow::Error::new(err).context(SPOOL_ERROR));
+            }
         };
         let run_id = match store.begin_run(history::millis(self.started)) {
             Ok(id) => id,
@@ -225,7 +238,6 @@ impl RunHistory {
         let thread = std::thread::Builder::new()
             .name("linkrot-history".to_string())
             .spawn(move || {
-                let mut tracked = vec![None; urls];
                 let mut recorded = 0;
                 let mut complete = false;
                 while let Ok(message) = messages.recv() {
@@ -247,8 +259,15 @@ impl RunHistory {
                         match store.record_check(run_id, &observation, &policy) {
                             Ok(standing) => {
                                 recorded += 1;
-                                if let Some(entry) = tracked.get_mut(slot) {
-                                    *entry = Some(standing);
+                                // Kept to hand back below: a disk that
+                                // fails here fails the run there.
+                                if let Ok(spooled) = &mut tracked {
+                                    let stored = u32::try_from(slot)
+                                        .map_err(std::io::Error::other)
+                                        .and_then(|url| spooled.push(url, &standing));
+                                    if let Err(err) = stored {
+                                        tracked = Err(err);
+                                    }
                                 }
                             }
                             Err(err) => {
@@ -269,7 +288,10 @@ impl RunHistory {
                 }
                 // The reports are built from the standings while this
                 // thread commits: the commit took 31 ms at 20,000 URLs.
-                let _ = standings_tx.send(tracked);
+                let _ = standings_tx.send(tracked.and_then(|mut spooled| {
+                    spooled.flush()?;
+                    Ok(Some(spooled))
+                }));
                 // The health comes from the finished rows; without it (the
                 // run stopped writing its reports) the run is kept as is.
                 let health = loop {
@@ -306,7 +328,6 @@ impl RunHistory {
             batch: Vec::new(),
             thread: Some(thread),
             standings: Some((standings, series)),
-            urls,
         })
     }
 
@@ -322,7 +343,7 @@ impl RunHistory {
             recording.thread.take(),
             recording.standings.take(),
         ) else {
-            return Ok(vec![None; recording.urls]);
+            return Ok(None);
         };
         let _ = sender.send(ToWriter::End);
         match standings.recv() {
@@ -332,7 +353,7 @@ impl RunHistory {
                     series,
                     thread,
                 });
-                Ok(tracked)
+                tracked.context(SPOOL_ERROR)
             }
             // The writer stopped on an error, which joining it returns.
             Err(_) => {
@@ -419,22 +440,19 @@ pub struct Recording {
     batch: Batch,
     thread: Option<std::thread::JoinHandle<Recorded>>,
     /// Where the writer hands back the standings, then the health series.
-    standings: Option<(Receiver<Standings>, Receiver<HealthSeries>)>,
-    /// The number of unique URLs of the run.
-    urls: usize,
+    standings: Option<(Receiver<std::io::Result<Standings>>, Receiver<HealthSeries>)>,
 }
 
 /// Results handed to the writer at once: one wake-up per batch, not per URL.
 const RECORD_BATCH: usize = 64;
 
 impl Recording {
-    fn disabled(urls: usize) -> Recording {
+    fn disabled() -> Recording {
         Recording {
             sender: None,
             batch: Vec::new(),
             thread: None,
             standings: None,
-            urls,
         }
     }
 
@@ -556,18 +574,18 @@ mod tests {
         let runs = || History::open(&path).unwrap().diff().unwrap();
 
         let mut history = RunHistory::open(&flags(), dir.path()).unwrap();
-        let mut recording = history.start_recording(2).unwrap();
+        let mut recording = history.start_recording().unwrap();
         recording.add(1, result("https://a.test/x"), false);
         drop(recording);
         assert!(runs().is_none(), "a dropped recording left a run behind");
 
         // The store went with the dropped recording: the next run opens it.
         let mut history = RunHistory::open(&flags(), dir.path()).unwrap();
-        let mut recording = history.start_recording(2).unwrap();
+        let mut recording = history.start_recording().unwrap();
         recording.add(1, result("https://a.test/x"), false);
-        let tracked = history.finish_recording(recording).unwrap();
-        assert!(tracked[0].is_none());
-        assert!(tracked[1].is_some());
+        let tracked = history.finish_recording(recording).unwrap().unwrap();
+        assert!(tracked.get(0).unwrap().is_none());
+        assert!(tracked.get(1).unwrap().is_some());
         let series = history.record_health(1, 1).unwrap();
         assert_eq!(series.len(), 1, "the run's health is not in the series");
         history.settle().unwrap();

@@ -14,7 +14,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
 use super::archive::ArchiveArgs;
-use super::audit::{CiFlags, HistoryFlags, Recording, RunHistory, wants_rows, write_ci_outputs};
+use super::audit::{
+    CiFlags, HistoryFlags, Recording, RunHistory, SPOOL_ERROR, wants_rows, write_ci_outputs,
+};
 use super::preserve::{WaybackArgs, preserve};
 use super::{EXIT_FAILING, EXIT_OK};
 use crate::archive::Preservation;
@@ -393,7 +395,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|(url, f)| (url, Fingerprint(f as u64)))
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
-    let mut recording = history.start_recording(unique.len())?;
+    let mut recording = history.start_recording()?;
     let mut to_check: Vec<u32> = Vec::new();
     for (slot, url) in unique.iter().enumerate() {
         match cached.get(url) {
@@ -659,9 +661,6 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         EXIT_OK
     }))
 }
-
-/// What the run's temporary row file failing means to a user.
-const SPOOL_ERROR: &str = "cannot use the run's temporary file (is the temporary folder full?)";
 
 /// Counts over the rows, made in the same pass that writes the CSV.
 struct RunCounts {

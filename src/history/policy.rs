@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckResult, Reason, Verdict};
 
@@ -94,7 +94,7 @@ fn dns_error_is_temporary(error: Option<&str>) -> bool {
 }
 
 /// Where a URL stands after its latest check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Only neutral evidence so far (blocked, never requested).
@@ -133,7 +133,7 @@ impl fmt::Display for State {
 }
 
 /// How a URL's standing changed since the run that last saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Never seen before.
@@ -186,7 +186,7 @@ impl fmt::Display for Change {
 }
 
 /// One URL's standing across runs. Times are Unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UrlStatus {
     /// The first check of this URL.
     pub first_seen: i64,
@@ -279,7 +279,7 @@ impl Policy {
 }
 
 /// A URL's standing as one run left it: what a report row shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracked {
     /// The standing after this run.
     pub status: UrlStatus,

@@ -118,22 +118,69 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     })
 }
 
+/// One record per unique URL, stored in any order, read by URL number:
+/// check results as the checks finish, standings as the history records
+/// them.
+pub struct ByUrl<T> {
+    records: RecordFile,
+    /// URL number to its record; `u32::MAX` for a URL without one.
+    record_of: Vec<u32>,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned> ByUrl<T> {
+    /// None yet, in a new temporary file.
+    pub fn new() -> io::Result<ByUrl<T>> {
+        Ok(ByUrl {
+            records: RecordFile::new()?,
+            record_of: Vec::new(),
+            _type: std::marker::PhantomData,
+        })
+    }
+
+    /// Stores the record of URL number `url`.
+    pub fn push(&mut self, url: u32, value: &T) -> io::Result<()> {
+        let slot = url as usize;
+        if self.record_of.len() <= slot {
+            self.record_of.resize(slot + 1, u32::MAX);
+        }
+        self.record_of[slot] = self.records.len() as u32;
+        self.records.append(value)
+    }
+
+    /// Makes every stored record readable.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.records.flush()
+    }
+
+    /// The record of URL number `url`, if stored (and flushed).
+    pub fn get(&self, url: u32) -> io::Result<Option<T>> {
+        self.read(url, &mut Window::default())
+    }
+
+    fn read(&self, url: u32, window: &mut Window) -> io::Result<Option<T>> {
+        match self.record_of.get(url as usize) {
+            Some(&record) if record != u32::MAX => {
+                self.records.read(record as usize, window).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 /// The rows of a run being built: citations in document order, each with
 /// the number of its unique URL, and the results as they come.
 pub struct RowSpool {
     citations: RecordFile,
-    results: RecordFile,
-    /// Unique URL number to its record in `results`; `u32::MAX` until checked.
-    result_of: Vec<u32>,
+    results: ByUrl<CheckResult>,
 }
 
 impl RowSpool {
-    /// An empty spool in a new temporary file.
+    /// An empty spool in new temporary files.
     pub fn new() -> io::Result<RowSpool> {
         Ok(RowSpool {
             citations: RecordFile::new()?,
-            results: RecordFile::new()?,
-            result_of: Vec::new(),
+            results: ByUrl::new()?,
         })
     }
 
@@ -150,19 +197,21 @@ impl RowSpool {
 
     /// Stores the result for unique URL `url`, in any order.
     pub fn push_result(&mut self, url: u32, result: &CheckResult) -> io::Result<()> {
-        let slot = url as usize;
-        if self.result_of.len() <= slot {
-            self.result_of.resize(slot + 1, u32::MAX);
-        }
-        self.result_of[slot] = self.results.len() as u32;
-        self.results.append(result)
+        self.results.push(url, result)
     }
 
-    /// The finished rows, each URL's standing in the history (by unique URL
-    /// number; empty without history) joined in as rows are read.
-    pub fn finish(mut self, tracked: Vec<Option<Arc<Tracked>>>) -> io::Result<SpooledRows> {
+    /// The finished rows, each URL's standing in the history (`None`
+    /// without history) joined in as rows are read.
+    pub fn finish(mut self, tracked: Option<ByUrl<Tracked>>) -> io::Result<SpooledRows> {
         self.citations.flush()?;
         self.results.flush()?;
+        let tracked = match tracked {
+            Some(mut tracked) => {
+                tracked.flush()?;
+                Some(tracked)
+            }
+            None => None,
+        };
         Ok(SpooledRows {
             spool: self,
             tracked,
@@ -173,27 +222,29 @@ impl RowSpool {
 /// A run's rows read back from a [`RowSpool`].
 pub struct SpooledRows {
     spool: RowSpool,
-    tracked: Vec<Option<Arc<Tracked>>>,
+    tracked: Option<ByUrl<Tracked>>,
+}
+
+/// Where one reading of the rows is in each file.
+#[derive(Default)]
+struct Windows {
+    citations: Window,
+    results: Window,
+    tracked: Window,
 }
 
 impl SpooledRows {
     fn result(&self, url: u32, window: &mut Window) -> io::Result<Arc<CheckResult>> {
-        let record = self
-            .spool
-            .result_of
-            .get(url as usize)
-            .copied()
-            .filter(|&r| r != u32::MAX)
-            .ok_or_else(|| io::Error::other(format!("no result for URL number {url}")))?;
-        Ok(Arc::new(self.spool.results.read(record as usize, window)?))
+        match self.spool.results.read(url, window)? {
+            Some(result) => Ok(Arc::new(result)),
+            None => Err(io::Error::other(format!("no result for URL number {url}"))),
+        }
     }
 
-    fn row(&self, url: u32, citation: Citation, result: Arc<CheckResult>) -> AuditRow {
-        AuditRow {
-            citation,
-            result,
-            preservation: None,
-            tracked: self.tracked.get(url as usize).cloned().flatten(),
+    fn tracked(&self, url: u32, window: &mut Window) -> io::Result<Option<Arc<Tracked>>> {
+        match &self.tracked {
+            Some(tracked) => Ok(tracked.read(url, window)?.map(Arc::new)),
+            None => Ok(None),
         }
     }
 }
@@ -222,21 +273,31 @@ impl SpooledRows {
         order: impl Iterator<Item = usize>,
         f: &mut dyn FnMut(&AuditRow) -> io::Result<()>,
     ) -> io::Result<()> {
-        let (mut citations, mut results) = (Window::default(), Window::default());
+        let mut windows = Windows::default();
         // Notes that repeat a URL ("Ibid.") usually follow each other: the
-        // last result read is kept.
-        let mut last: Option<(u32, Arc<CheckResult>)> = None;
+        // last URL's result and standing are kept.
+        type Shared = (Arc<CheckResult>, Option<Arc<Tracked>>);
+        let mut last: Option<(u32, Shared)> = None;
         for i in order {
-            let (url, citation): (u32, Citation) = self.spool.citations.read(i, &mut citations)?;
-            let result = match &last {
-                Some((n, result)) if *n == url => result.clone(),
+            let (url, citation): (u32, Citation) =
+                self.spool.citations.read(i, &mut windows.citations)?;
+            let (result, tracked) = match &last {
+                Some((n, shared)) if *n == url => shared.clone(),
                 _ => {
-                    let result = self.result(url, &mut results)?;
-                    last = Some((url, result.clone()));
-                    result
+                    let shared = (
+                        self.result(url, &mut windows.results)?,
+                        self.tracked(url, &mut windows.tracked)?,
+                    );
+                    last = Some((url, shared.clone()));
+                    shared
                 }
             };
-            f(&self.row(url, citation, result))?;
+            f(&AuditRow {
+                citation,
+                result,
+                preservation: None,
+                tracked,
+            })?;
         }
         Ok(())
     }
@@ -246,7 +307,8 @@ impl SpooledRows {
 mod tests {
     use super::*;
     use crate::check::Verdict;
-    use crate::report::test_rows::row;
+    use crate::history::{Change, State};
+    use crate::report::test_rows::{row, tracked};
 
     #[test]
     fn rows_come_back_in_document_order_with_their_results() {
@@ -294,7 +356,11 @@ mod tests {
         // Results arrive in completion order.
         spool.push_result(1, &written[1].result).unwrap();
         spool.push_result(0, &written[0].result).unwrap();
-        let rows = spool.finish(Vec::new()).unwrap();
+        // Only the second URL has a standing.
+        let standing = tracked(State::Dead, Change::NewlyDead, 3);
+        let mut standings = ByUrl::new().unwrap();
+        standings.push(1, &standing).unwrap();
+        let rows = spool.finish(Some(standings)).unwrap();
         assert_eq!(rows.len(), 3);
         let mut read = Vec::new();
         rows.each(&mut |row| {
@@ -302,6 +368,9 @@ mod tests {
             Ok(())
         })
         .unwrap();
+        let standings: Vec<Option<Tracked>> =
+            read.iter().map(|r| r.tracked.as_deref().cloned()).collect();
+        assert_eq!(standings, [None, Some(standing), None]);
         for (got, want) in read.iter().zip(&written) {
             assert_eq!(got.citation, want.citation);
             // Everything a report shows of the result survives the trip.
@@ -343,7 +412,7 @@ mod tests {
             result.attempts = url;
             spool.push_result(url, &result).unwrap();
         }
-        let rows = spool.finish(Vec::new()).unwrap();
+        let rows = spool.finish(None).unwrap();
         let mut seen = 0;
         rows.each(&mut |row| {
             let (url, want) = &expected[seen];
@@ -376,7 +445,7 @@ mod tests {
                 &row("a.md", 1, "1", "https://a.test/", Verdict::Ok, None).citation,
             )
             .unwrap();
-        let rows = spool.finish(Vec::new()).unwrap();
+        let rows = spool.finish(None).unwrap();
         assert!(rows.each(&mut |_| Ok(())).is_err());
     }
 }
