@@ -31,7 +31,7 @@ use crate::check::{
 };
 use crate::config::HostSettings;
 use crate::history::FailOn;
-use crate::report::html::{HtmlContext, RunHealth};
+use crate::report::html::{HtmlContext, Overview, RunHealth};
 use crate::report::spool::RowSpool;
 use crate::report::{self, Audit, AuditRow, Rows, SummaryCounter, junit, markdown};
 use crate::scan::walk::{self, WalkOptions};
@@ -540,41 +540,36 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
     // The CSV is written on a second thread while the HTML page is
     // rendered: two cores, two reports, half the wait at the end of a run.
-    // Without the page, the CSV's pass over the rows also counts them.
+    // The CSV's pass over the rows also counts them, and the page's first
+    // pass gives the citation health the history stores before the page
+    // shows it.
     let html_path = (!args.no_html).then(|| {
         args.html
             .clone()
             .unwrap_or_else(|| args.output.join("index.html"))
     });
     let generated_at = jiff::Timestamp::now();
-    let mut counts = RunCounts::new(generated_at);
-    let write_csv = |seen: &mut dyn FnMut(&AuditRow)| {
-        let written = report::write_atomically(&csv_path, |out| {
-            report::csv_report::write_csv_seen(out, rows, seen)
+    let write_csv = || {
+        let mut counts = RunCounts::new(generated_at);
+        report::write_atomically(&csv_path, |out| {
+            report::csv_report::write_csv_seen(out, rows, &mut |row| counts.add(row, fails(row)))
         })
-        .with_context(|| format!("cannot write {}", csv_path.display()));
+        .with_context(|| format!("cannot write {}", csv_path.display()))?;
         tracing::debug!(elapsed = ?started.elapsed(), "CSV written");
-        written
+        anyhow::Ok(counts)
     };
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let csv = match &html_path {
-            Some(_) => {
-                let csv = scope.spawn(|| write_csv(&mut |_| {}));
-                rows.each(&mut |row| {
-                    counts.add(row, fails(row));
-                    Ok(())
-                })
-                .context(SPOOL_ERROR)?;
-                Some(csv)
-            }
-            None => {
-                write_csv(&mut |row| counts.add(row, fails(row)))?;
-                None
-            }
+    let counts = std::thread::scope(|scope| -> anyhow::Result<RunCounts> {
+        let Some(path) = &html_path else {
+            let counts = write_csv()?;
+            let now = counts.health;
+            history.record_health(now.alive, now.counted)?;
+            return Ok(counts);
         };
-        // Citation health is stored with every run, so the chart over time has
-        // no gaps when some runs skip the HTML page.
-        let now = counts.health;
+        let csv = scope.spawn(write_csv);
+        let overview = Overview::of(rows, &documents, generated_at).context(SPOOL_ERROR)?;
+        // Citation health is stored with every run, so the chart over time
+        // has no gaps when some runs skip the HTML page.
+        let now = overview.health();
         let health: Vec<RunHealth> = history
             .record_health(now.alive, now.counted)?
             .into_iter()
@@ -584,29 +579,23 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 counted,
             })
             .collect();
-        if let Some(path) = &html_path {
-            // The history's dates ("dead since / last alive") come from
-            // each row's standing.
-            let extras = loaded
-                .as_deref()
-                .map(|rows| preservation_extras(rows, path))
-                .unwrap_or_default();
-            let context = HtmlContext {
-                generated_at,
-                documents: &documents,
-                history: history.enabled().then_some(health.as_slice()),
-                extras: (!extras.is_empty()).then_some(&extras),
-            };
-            report::html::write_html_file(path, rows, &context)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::debug!(elapsed = ?started.elapsed(), "HTML written");
-        }
-        match csv {
-            Some(csv) => csv
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly"))),
-            None => Ok(()),
-        }
+        // The history's dates ("dead since / last alive") come from each
+        // row's standing.
+        let extras = loaded
+            .as_deref()
+            .map(|rows| preservation_extras(rows, path))
+            .unwrap_or_default();
+        let context = HtmlContext {
+            generated_at,
+            documents: &documents,
+            history: history.enabled().then_some(health.as_slice()),
+            extras: (!extras.is_empty()).then_some(&extras),
+        };
+        report::html::write_html_file_with(path, rows, overview, &context)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tracing::debug!(elapsed = ?started.elapsed(), "HTML written");
+        csv.join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly")))
     })?;
     // The history committed while the reports were written.
     history.settle()?;

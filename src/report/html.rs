@@ -240,13 +240,30 @@ struct DocumentRows {
     tally: Tally,
 }
 
-/// What one pass over the rows learns for the page's overview and filters.
-struct Overview {
+/// What one pass over the rows learns for the page's overview and filters;
+/// the page's rows are read in a second pass.
+pub struct Overview {
     groups: Vec<DocumentRows>,
     totals: Vec<(Verdict, usize)>,
     overall: Tally,
     hosts: HashMap<String, usize>,
     health: RunHealth,
+}
+
+impl Overview {
+    /// Reads `rows` once: counts, hosts, and each document's rows in order.
+    pub fn of(
+        rows: &(impl Rows + ?Sized),
+        documents: &[Arc<str>],
+        at: jiff::Timestamp,
+    ) -> std::io::Result<Overview> {
+        overview_of(rows, documents, at)
+    }
+
+    /// This run's citation health.
+    pub fn health(&self) -> RunHealth {
+        self.health
+    }
 }
 
 fn overview_of(
@@ -345,13 +362,24 @@ pub fn write_html(
     rows: &(impl Rows + ?Sized),
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
+    let first_pass = overview_of(rows, ctx.documents, ctx.generated_at)?;
+    write_html_with(out, rows, first_pass, ctx)
+}
+
+/// [`write_html`] with the first pass over the rows already made.
+pub fn write_html_with(
+    out: &mut dyn Write,
+    rows: &(impl Rows + ?Sized),
+    first_pass: Overview,
+    ctx: &HtmlContext<'_>,
+) -> std::io::Result<()> {
     let Overview {
         groups,
         totals,
         overall,
         hosts,
         health,
-    } = overview_of(rows, ctx.documents, ctx.generated_at)?;
+    } = first_pass;
     let mut hosts: Vec<(String, usize)> =
         hosts.into_iter().filter(|(h, _)| !h.is_empty()).collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -839,6 +867,16 @@ pub fn write_html_file(
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
     super::write_atomically(path, |out| write_html(out, rows, ctx))
+}
+
+/// [`write_html_file`] with the first pass over the rows already made.
+pub fn write_html_file_with(
+    path: &std::path::Path,
+    rows: &(impl Rows + ?Sized),
+    first_pass: Overview,
+    ctx: &HtmlContext<'_>,
+) -> std::io::Result<()> {
+    super::write_atomically(path, |out| write_html_with(out, rows, first_pass, ctx))
 }
 
 #[cfg(test)]
