@@ -1,15 +1,15 @@
 //! A run's rows on disk: citations as the scan finds them, results as the
-//! checks finish, read back in document order by each report.
+//! checks finish and standings as the history records them, read back in
+//! document order by each report.
 //!
-//! Holding every row in memory until the reports are written made a run's
+//! Holding every row in memory until the reports were written made a run's
 //! memory grow by about 1.5 KB per cited URL (360 MiB at 200,000 URLs).
-//! Spooled, a row costs 8 bytes of index in memory and a result 12; the
-//! records themselves sit in an unnamed temporary file that the system
-//! removes when the run ends, however it ends.
+//! Spooled, a row costs 8 bytes of index in memory, and a result or a
+//! standing 12; the records themselves sit in unnamed temporary files that
+//! the system removes when the run ends, however it ends.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -76,13 +76,13 @@ impl RecordFile {
             // Behind the window: a note citing an earlier URL again. One
             // read of just that record keeps the window where reading goes on.
             window.scratch.resize(len, 0);
-            file.read_exact_at(&mut window.scratch, start)?;
+            read_exact_at(file, &mut window.scratch, start)?;
             return decode(&window.scratch);
         }
         let total = self.ends.last().copied().unwrap_or(0);
         let size = len.max(WINDOW).min((total - start) as usize);
         window.data.resize(size, 0);
-        file.read_exact_at(&mut window.data, start)?;
+        read_exact_at(file, &mut window.data, start)?;
         window.start = start;
         decode(&window.data[..len])
     }
@@ -107,6 +107,32 @@ impl Window {
         let offset = usize::try_from(start.checked_sub(self.start)?).ok()?;
         self.data.get(offset..offset.checked_add(len)?)
     }
+}
+
+/// Fills `buf` from `file` at `offset` without moving a shared cursor, so
+/// the CSV and HTML writers can read the same file at once.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset`; `seek_read` moves the cursor, but
+/// nothing is written once reading starts.
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
