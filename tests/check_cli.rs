@@ -486,3 +486,102 @@ fn linkrot_log_reports_the_phases_of_a_run() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("history recorded"));
 }
+
+/// Thousands of rows wait on disk between the checks and the reports and
+/// are read back through windows; each must come back in document order
+/// with its own URL's result, in the CSV, the JSON and the HTML page.
+#[test]
+fn many_rows_come_back_in_order_with_their_own_results() {
+    // Every third page is gone: a row with the wrong result shows.
+    let server = TestServer::start(Routes::new().fallback(|req| {
+        let n: usize = req
+            .path
+            .trim_start_matches("/p/")
+            .parse()
+            .unwrap_or(usize::MAX);
+        Reply::status(if n.is_multiple_of(3) { 404 } else { 200 })
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    // Two documents; the second cites the first's URLs again, far back in
+    // the spool, and long notes make the records span many windows.
+    let (notes, urls) = (1_500, 1_000);
+    let mut paths = Vec::new();
+    for (d, range) in [(1, 0..notes), (2, notes..notes * 2)] {
+        let mut text = String::from("# Report\n\n");
+        for i in range.clone() {
+            text.push_str(&format!("Claim {i}.[^{i}]\n"));
+        }
+        text.push('\n');
+        for i in range {
+            text.push_str(&format!(
+                "[^{i}]: Agency, \"Title {i} {}\", 2023. Available at <{}>.\n",
+                "of a long report ".repeat(6),
+                server.url(&format!("/p/{}", i % urls))
+            ));
+        }
+        let path = dir.path().join(format!("doc{d}.md"));
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let out = dir.path().join("out");
+    let json = dir.path().join("rows.json");
+    check_cmd()
+        .args(&paths)
+        .arg("--output")
+        .arg(&out)
+        .arg("--json")
+        .arg(&json)
+        .args(["--no-content", "--no-history", "--host-concurrency", "32"])
+        .assert()
+        .code(1);
+
+    let expected = |i: usize| {
+        let n = i % urls;
+        let (verdict, status) = if n.is_multiple_of(3) {
+            ("broken", "404")
+        } else {
+            ("ok", "200")
+        };
+        (server.url(&format!("/p/{n}")), verdict, status)
+    };
+    let mut reader = csv::Reader::from_path(out.join("linkrot.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), notes * 2);
+    for (i, row) in rows.iter().enumerate() {
+        let (url, verdict, status) = expected(i);
+        assert_eq!(row[col("footnote")], i.to_string(), "row {i} out of order");
+        assert_eq!(row[col("url")], url, "row {i}");
+        assert_eq!(row[col("verdict")], *verdict, "row {i}");
+        assert_eq!(row[col("status")], *status, "row {i}");
+        assert!(
+            row[col("citation")].contains(&format!("Title {i} ")),
+            "row {i}"
+        );
+    }
+
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.len(), notes * 2);
+    for (i, row) in rows.iter().enumerate() {
+        let (url, verdict, _) = expected(i);
+        assert_eq!(row["url"], url, "JSON row {i}");
+        assert_eq!(row["verdict"], verdict, "JSON row {i}");
+    }
+
+    // The page lists every row under its document, in document order.
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let broken = (0..notes * 2)
+        .filter(|i| (i % urls).is_multiple_of(3))
+        .count();
+    assert_eq!(page.matches("<tr data-v=\"broken\"").count(), broken);
+    assert_eq!(
+        page.matches("<tr data-v=\"ok\"").count(),
+        notes * 2 - broken
+    );
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text} missing"));
+    assert!(at("Title 10 of") < at("Title 11 of"));
+    assert!(at("Title 1499 of") < at("Title 1500 of"));
+    assert!(at("doc1.md") < at("doc2.md"));
+}

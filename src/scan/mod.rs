@@ -486,7 +486,10 @@ pub fn assemble(
             repeats,
         });
     }
-    let footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
+    // Collected in place, the vector would keep the notes' buffer (104
+    // bytes a note, for 8-byte pointers): 19 MB more at 200,000 notes.
+    let mut footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
+    footnotes.shrink_to_fit();
     // Sized up front: grown by doubling, the vector of a large document
     // briefly needed its old and new buffers at once.
     let mut citations: Vec<Citation> = Vec::with_capacity(extraction.links.len());
