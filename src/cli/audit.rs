@@ -249,7 +249,7 @@ impl RunHistory {
                         }
                         ToWriter::Health { .. } => continue,
                     };
-                    for (slot, result, from_history) in batch {
+                    for (url, result, from_history) in batch {
                         let observation = Observation {
                             result: &result,
                             at: history::millis(result.checked_at),
@@ -261,13 +261,10 @@ impl RunHistory {
                                 recorded += 1;
                                 // Kept to hand back below: a disk that
                                 // fails here fails the run there.
-                                if let Ok(spooled) = &mut tracked {
-                                    let stored = u32::try_from(slot)
-                                        .map_err(std::io::Error::other)
-                                        .and_then(|url| spooled.push(url, &standing));
-                                    if let Err(err) = stored {
-                                        tracked = Err(err);
-                                    }
+                                if let Ok(spooled) = &mut tracked
+                                    && let Err(err) = spooled.push(url, &standing)
+                                {
+                                    tracked = Err(err);
                                 }
                             }
                             Err(err) => {
@@ -430,7 +427,7 @@ type Recorded = Result<History, Box<(History, history::HistoryError)>>;
 
 /// Results on their way to the writer, each with its URL's index and
 /// whether it was served from the history.
-type Batch = Vec<(usize, Arc<CheckResult>, bool)>;
+type Batch = Vec<(u32, Arc<CheckResult>, bool)>;
 
 /// The results of a run on their way to the history writer (see
 /// [`RunHistory::start_recording`]).
@@ -456,13 +453,13 @@ impl Recording {
         }
     }
 
-    /// Queues the result of the URL with index `slot`; `from_history` says
-    /// it was served from the cache.
-    pub fn add(&mut self, slot: usize, result: Arc<CheckResult>, from_history: bool) {
+    /// Queues the result of URL number `url`; `from_history` says it was
+    /// served from the cache.
+    pub fn add(&mut self, url: u32, result: Arc<CheckResult>, from_history: bool) {
         if self.sender.is_none() {
             return;
         }
-        self.batch.push((slot, result, from_history));
+        self.batch.push((url, result, from_history));
         if self.batch.len() >= RECORD_BATCH {
             self.flush();
         }

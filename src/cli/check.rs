@@ -403,7 +403,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 spool
                     .push_result(slot as u32, result)
                     .context(SPOOL_ERROR)?;
-                recording.add(slot, Arc::new(result.clone()), true);
+                recording.add(slot as u32, Arc::new(result.clone()), true);
             }
             None => to_check.push(slot as u32),
         }
@@ -808,7 +808,7 @@ async fn check_unique(
         bar.inc(1);
         // A buffered append: a write to the file every 256 KiB.
         spool.push_result(slot, &result)?;
-        recording.add(slot as usize, Arc::new(result), false);
+        recording.add(slot, Arc::new(result), false);
     }
     let _ = feeder.await;
     Ok(())

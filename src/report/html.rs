@@ -251,76 +251,68 @@ pub struct Overview {
 }
 
 impl Overview {
+    /// This run's citation health.
+    pub fn health(&self) -> RunHealth {
+        self.health
+    }
+
     /// Reads `rows` once: counts, hosts, and each document's rows in order.
     pub fn of(
         rows: &(impl Rows + ?Sized),
         documents: &[Arc<str>],
         at: jiff::Timestamp,
     ) -> std::io::Result<Overview> {
-        overview_of(rows, documents, at)
-    }
-
-    /// This run's citation health.
-    pub fn health(&self) -> RunHealth {
-        self.health
-    }
-}
-
-fn overview_of(
-    rows: &(impl Rows + ?Sized),
-    documents: &[Arc<str>],
-    at: jiff::Timestamp,
-) -> std::io::Result<Overview> {
-    let mut index: HashMap<Arc<str>, usize> = HashMap::new();
-    let mut groups: Vec<DocumentRows> = Vec::new();
-    let mut slot = |name: &Arc<str>, groups: &mut Vec<DocumentRows>| -> usize {
-        if let Some(&i) = index.get(name) {
-            return i;
+        let mut index: HashMap<Arc<str>, usize> = HashMap::new();
+        let mut groups: Vec<DocumentRows> = Vec::new();
+        let mut slot = |name: &Arc<str>, groups: &mut Vec<DocumentRows>| -> usize {
+            if let Some(&i) = index.get(name) {
+                return i;
+            }
+            groups.push(DocumentRows {
+                name: name.clone(),
+                rows: Vec::new(),
+                tally: Tally::default(),
+            });
+            index.insert(name.clone(), groups.len() - 1);
+            groups.len() - 1
+        };
+        for name in documents {
+            slot(name, &mut groups);
         }
-        groups.push(DocumentRows {
-            name: name.clone(),
-            rows: Vec::new(),
-            tally: Tally::default(),
-        });
-        index.insert(name.clone(), groups.len() - 1);
-        groups.len() - 1
-    };
-    for name in documents {
-        slot(name, &mut groups);
+        let mut overview = Overview {
+            groups: Vec::new(),
+            totals: Verdict::ALL.iter().map(|&v| (v, 0)).collect(),
+            overall: Tally::default(),
+            hosts: HashMap::new(),
+            health: RunHealth {
+                at,
+                alive: 0,
+                counted: 0,
+            },
+        };
+        // Line and column of every row, to order each document's rows.
+        let mut places: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
+        rows.each(&mut |row| {
+            let i = slot(&row.citation.document, &mut groups);
+            groups[i].rows.push(places.len());
+            groups[i].tally.add(row.result.verdict);
+            places.push((row.citation.line, row.citation.column));
+            overview.totals[ordinal(row.result.verdict)].1 += 1;
+            overview.overall.add(row.result.verdict);
+            *overview
+                .hosts
+                .entry(host_of(&row.citation.url))
+                .or_default() += 1;
+            overview.health.add(row);
+            Ok(())
+        })?;
+        for group in &mut groups {
+            // Stable: citations on one line keep their input order.
+            group.rows.sort_by_key(|&i| places[i]);
+        }
+        overview.groups = groups;
+        Ok(overview)
     }
-    let mut overview = Overview {
-        groups: Vec::new(),
-        totals: Verdict::ALL.iter().map(|&v| (v, 0)).collect(),
-        overall: Tally::default(),
-        hosts: HashMap::new(),
-        health: RunHealth {
-            at,
-            alive: 0,
-            counted: 0,
-        },
-    };
-    // Line and column of every row, to order each document's rows.
-    let mut places: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
-    rows.each(&mut |row| {
-        let i = slot(&row.citation.document, &mut groups);
-        groups[i].rows.push(places.len());
-        groups[i].tally.add(row.result.verdict);
-        places.push((row.citation.line, row.citation.column));
-        overview.totals[ordinal(row.result.verdict)].1 += 1;
-        overview.overall.add(row.result.verdict);
-        *overview
-            .hosts
-            .entry(host_of(&row.citation.url))
-            .or_default() += 1;
-        overview.health.add(row);
-        Ok(())
-    })?;
-    for group in &mut groups {
-        // Stable: citations on one line keep their input order.
-        group.rows.sort_by_key(|&i| places[i]);
-    }
-    overview.groups = groups;
-    Ok(overview)
 }
 
 /// A verdict's position in [`Verdict::ALL`]: the report order.
@@ -362,7 +354,7 @@ pub fn write_html(
     rows: &(impl Rows + ?Sized),
     ctx: &HtmlContext<'_>,
 ) -> std::io::Result<()> {
-    let first_pass = overview_of(rows, ctx.documents, ctx.generated_at)?;
+    let first_pass = Overview::of(rows, ctx.documents, ctx.generated_at)?;
     write_html_with(out, rows, first_pass, ctx)
 }
 
