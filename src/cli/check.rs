@@ -445,7 +445,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .context("the checker stopped unexpectedly")?
     };
     checked.context(SPOOL_ERROR)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "checked");
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        spooled_bytes = spool.bytes(),
+        "checked"
+    );
     bar.finish_and_clear();
     // Without preservation the network is done: the runtime's idle
     // connections and the checker's state go before the report rows are

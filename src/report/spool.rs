@@ -42,6 +42,10 @@ impl RecordFile {
         self.ends.len()
     }
 
+    fn bytes(&self) -> u64 {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
     fn append(&mut self, value: &impl Serialize) -> io::Result<()> {
         self.buffer.clear();
         let encoded = postcard::to_extend(value, std::mem::take(&mut self.buffer))
@@ -79,8 +83,7 @@ impl RecordFile {
             read_exact_at(file, &mut window.scratch, start)?;
             return decode(&window.scratch);
         }
-        let total = self.ends.last().copied().unwrap_or(0);
-        let size = len.max(WINDOW).min((total - start) as usize);
+        let size = len.max(WINDOW).min((self.bytes() - start) as usize);
         window.data.resize(size, 0);
         read_exact_at(file, &mut window.data, start)?;
         window.start = start;
@@ -219,6 +222,11 @@ impl RowSpool {
     /// Citations added so far.
     pub fn citations(&self) -> usize {
         self.citations.len()
+    }
+
+    /// Bytes written to the temporary files so far.
+    pub fn bytes(&self) -> u64 {
+        self.citations.bytes() + self.results.records.bytes()
     }
 
     /// Stores the result for unique URL `url`, in any order.
