@@ -102,13 +102,14 @@ pub trait Rows: Sync {
     }
 }
 
-impl Rows for [AuditRow] {
+/// Rows in memory: a slice or a vector of them.
+impl<R: AsRef<[AuditRow]> + Sync + ?Sized> Rows for R {
     fn len(&self) -> usize {
-        <[AuditRow]>::len(self)
+        self.as_ref().len()
     }
 
     fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()> {
-        self.iter().try_for_each(f)
+        self.as_ref().iter().try_for_each(f)
     }
 
     fn each_in(
@@ -116,25 +117,8 @@ impl Rows for [AuditRow] {
         order: &[usize],
         f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        order.iter().try_for_each(|&i| f(&self[i]))
-    }
-}
-
-impl Rows for Vec<AuditRow> {
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>) -> std::io::Result<()> {
-        self.as_slice().each(f)
-    }
-
-    fn each_in(
-        &self,
-        order: &[usize],
-        f: &mut dyn FnMut(&AuditRow) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        self.as_slice().each_in(order, f)
+        let rows = self.as_ref();
+        order.iter().try_for_each(|&i| f(&rows[i]))
     }
 }
 

@@ -236,16 +236,12 @@ impl RowSpool {
 
     /// The finished rows, each URL's standing in the history (`None`
     /// without history) joined in as rows are read.
-    pub fn finish(mut self, tracked: Option<ByUrl<Tracked>>) -> io::Result<SpooledRows> {
+    pub fn finish(mut self, mut tracked: Option<ByUrl<Tracked>>) -> io::Result<SpooledRows> {
         self.citations.flush()?;
         self.results.flush()?;
-        let tracked = match tracked {
-            Some(mut tracked) => {
-                tracked.flush()?;
-                Some(tracked)
-            }
-            None => None,
-        };
+        if let Some(tracked) = &mut tracked {
+            tracked.flush()?;
+        }
         Ok(SpooledRows {
             spool: self,
             tracked,
@@ -281,27 +277,7 @@ impl SpooledRows {
             None => Ok(None),
         }
     }
-}
 
-impl Rows for SpooledRows {
-    fn len(&self) -> usize {
-        self.spool.citations.len()
-    }
-
-    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> io::Result<()>) -> io::Result<()> {
-        self.each_of(0..self.len(), f)
-    }
-
-    fn each_in(
-        &self,
-        order: &[usize],
-        f: &mut dyn FnMut(&AuditRow) -> io::Result<()>,
-    ) -> io::Result<()> {
-        self.each_of(order.iter().copied(), f)
-    }
-}
-
-impl SpooledRows {
     fn each_of(
         &self,
         order: impl Iterator<Item = usize>,
@@ -334,6 +310,24 @@ impl SpooledRows {
             })?;
         }
         Ok(())
+    }
+}
+
+impl Rows for SpooledRows {
+    fn len(&self) -> usize {
+        self.spool.citations.len()
+    }
+
+    fn each(&self, f: &mut dyn FnMut(&AuditRow) -> io::Result<()>) -> io::Result<()> {
+        self.each_of(0..self.len(), f)
+    }
+
+    fn each_in(
+        &self,
+        order: &[usize],
+        f: &mut dyn FnMut(&AuditRow) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.each_of(order.iter().copied(), f)
     }
 }
 
