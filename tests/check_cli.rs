@@ -316,25 +316,38 @@ fn per_host_limits_hold_for_made_up_hosts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = write_doc(dir.path(), &doc);
-    let mut cmd = check_cmd();
-    cmd.arg(&path).arg("--output").arg(dir.path()).args([
-        "--host-concurrency",
-        "2",
-        "--max-concurrency",
-        "6",
-        "--quiet",
-        // Counts one request per URL: no content GETs or probes.
-        "--no-content",
-    ]);
-    for host in &hosts {
-        cmd.arg("--resolve").arg(server.resolve_arg(host));
+    // The default single network thread, then several: the limits are
+    // shared state, and must hold when checks run truly in parallel.
+    for (run, threads) in ["1", "3"].into_iter().enumerate() {
+        let mut cmd = check_cmd();
+        cmd.arg(&path).arg("--output").arg(dir.path()).args([
+            "--threads",
+            threads,
+            "--host-concurrency",
+            "2",
+            "--max-concurrency",
+            "6",
+            "--quiet",
+            "--no-history",
+            // Counts one request per URL: no content GETs or probes.
+            "--no-content",
+        ]);
+        for host in &hosts {
+            cmd.arg("--resolve").arg(server.resolve_arg(host));
+        }
+        cmd.assert().code(0);
+        let peaks = server.peak_per_host();
+        assert_eq!(peaks.len(), 8, "{peaks:?}");
+        assert!(peaks.values().all(|&p| p <= 2), "{threads}: {peaks:?}");
+        assert!(server.peak_total() <= 6, "{threads}");
+        assert_eq!(server.requests().len(), 48 * (run + 1), "{threads}");
     }
-    cmd.assert().code(0);
-    let peaks = server.peak_per_host();
-    assert_eq!(peaks.len(), 8, "{peaks:?}");
-    assert!(peaks.values().all(|&p| p <= 2), "{peaks:?}");
-    assert!(server.peak_total() <= 6);
-    assert_eq!(server.requests().len(), 48);
+    check_cmd()
+        .args(["--threads", "0"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--threads"));
 }
 
 /// An "Ibid." note is reported with the verdict of the note it repeats,
