@@ -9,6 +9,7 @@
 //! Nothing here touches the network: the checker consumes what this stage
 //! produces and never reaches back into it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -362,44 +363,108 @@ pub fn scan_document(
 /// citations of the note it repeats, placed at its own definition, so a
 /// librarian sees footnote 8 cites what footnote 7 cites. Notes with links
 /// of their own keep just those.
+///
+/// Linear in notes and citations: searching and splicing per note took
+/// 24 s for 80,000 notes, half of them "Ibid.".
 fn cite_repeated_notes(
     citations: &mut Vec<Citation>,
     footnotes: &[Arc<Footnote>],
     starts: &[usize],
     index: &lines::LineIndex<'_>,
 ) {
-    for (j, note) in footnotes.iter().enumerate() {
-        let Some(label) = note.repeats.as_deref() else {
-            continue;
-        };
-        let own = |c: &Citation| c.footnote.as_ref().is_some_and(|f| Arc::ptr_eq(f, note));
-        if citations.iter().any(own) {
-            continue;
+    if footnotes.iter().all(|note| note.repeats.is_none()) {
+        return;
+    }
+    let note_at: HashMap<*const Footnote, usize> = footnotes
+        .iter()
+        .enumerate()
+        .map(|(i, note)| (Arc::as_ptr(note), i))
+        .collect();
+    // Each note's own citations, as indices into `citations`.
+    let mut own: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, citation) in citations.iter().enumerate() {
+        if let Some(&i) = citation
+            .footnote
+            .as_ref()
+            .and_then(|note| note_at.get(&Arc::as_ptr(note)))
+        {
+            own.entry(i).or_default().push(k);
         }
-        let Some(original) = footnotes[..j].iter().rev().find(|f| f.label == label) else {
-            continue;
-        };
+    }
+    // Which notes get copies, and of which note's own citations: a note may
+    // repeat one that itself repeats ("supra note 8", 8 being "Ibid."),
+    // and then gets the citations that one got, named after it.
+    let mut plans: Vec<(usize, usize, usize)> = Vec::new();
+    let mut root_of: HashMap<usize, usize> = HashMap::new();
+    // The latest note so far with each label.
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    for (j, note) in footnotes.iter().enumerate() {
+        if let Some(label) = note.repeats.as_deref()
+            && !own.contains_key(&j)
+            && let Some(&original) = latest.get(label)
+        {
+            let root = if own.contains_key(&original) {
+                Some(original)
+            } else {
+                root_of.get(&original).copied()
+            };
+            if let Some(root) = root {
+                root_of.insert(j, root);
+                plans.push((j, original, root));
+            }
+        }
+        latest.insert(note.label.as_str(), j);
+    }
+    if plans.is_empty() {
+        return;
+    }
+    let added: usize = plans.iter().map(|(_, _, root)| own[root].len()).sum();
+    let mut copies: Vec<Citation> = Vec::with_capacity(added);
+    for &(j, original, root) in &plans {
         let start = starts[j];
         let (line, column) = index.position(start);
-        let copies: Vec<Citation> = citations
-            .iter()
-            .filter(|c| {
-                c.footnote
-                    .as_ref()
-                    .is_some_and(|f| Arc::ptr_eq(f, original))
-            })
-            .map(|c| Citation {
-                line,
-                column,
-                footnote: Some(note.clone()),
-                via: Some(original.label.clone()),
-                span: start..start,
-                ..c.clone()
-            })
-            .collect();
-        let at = citations.partition_point(|c| c.span.start <= start);
-        citations.splice(at..at, copies);
+        copies.extend(own[&root].iter().map(|&k| Citation {
+            line,
+            column,
+            footnote: Some(footnotes[j].clone()),
+            via: Some(footnotes[original].label.clone()),
+            span: start..start,
+            ..citations[k].clone()
+        }));
     }
+    // Each copy goes after every citation that starts at or before its
+    // note. Merged in place from the back, so a large document does not
+    // need a second vector of all its citations.
+    let kept = citations.len();
+    let filler = Citation {
+        document: citations[0].document.clone(),
+        line: 0,
+        column: 0,
+        scope: Scope::Body,
+        footnote: None,
+        raw_url: String::new(),
+        url: String::new(),
+        link_text: None,
+        form: LinkForm::Bare,
+        kind: UrlKind::Placeholder,
+        text_url_mismatch: None,
+        span: 0..0,
+        page: None,
+        derived_from: None,
+        via: None,
+    };
+    citations.resize(kept + added, filler);
+    let (mut unplaced, mut slot) = (kept, kept + added);
+    while let Some(copy) = copies.pop() {
+        while unplaced > 0 && citations[unplaced - 1].span.start > copy.span.start {
+            unplaced -= 1;
+            slot -= 1;
+            citations.swap(unplaced, slot);
+        }
+        slot -= 1;
+        citations[slot] = copy;
+    }
+    debug_assert_eq!(slot, unplaced);
 }
 
 /// Scans one document's raw bytes as `format`; binary formats (DOCX) are
@@ -544,5 +609,63 @@ pub fn assemble(
         footnotes,
         citations,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Repeating notes get their original's citations at their own place,
+    /// in order, also through a chain of repeats, between the citations
+    /// around them.
+    #[test]
+    fn repeating_notes_take_the_citations_they_repeat() {
+        let source = "Body[^1][^2][^3][^4][^5] and <https://body.example/>.\n\
+                      \n\
+                      [^1]: First, <https://a.example/1> and <https://a.example/2>.\n\
+                      [^2]: Ibid.\n\
+                      [^3]: Other, <https://c.example/>.\n\
+                      [^4]: Supra note 2, p. 3.\n\
+                      [^5]: Ibid.\n\
+                      \n\
+                      After the notes, <https://after.example/>.\n";
+        let options = ScanOptions {
+            scope: ScopeFilter::All,
+            ..ScanOptions::default()
+        };
+        let scanned = scan_document(Arc::from("doc.md"), source, Format::Markdown, &options);
+        let rows: Vec<(String, &str, Option<&str>, usize)> = scanned
+            .citations
+            .iter()
+            .map(|c| {
+                (
+                    c.footnote
+                        .as_ref()
+                        .map_or("body".to_string(), |f| f.label.clone()),
+                    c.url.as_str(),
+                    c.via.as_deref(),
+                    c.line,
+                )
+            })
+            .collect();
+        let row = |note: &str, url, via, line| (note.to_string(), url, via, line);
+        assert_eq!(
+            rows,
+            [
+                row("body", "https://body.example/", None, 1),
+                row("1", "https://a.example/1", None, 3),
+                row("1", "https://a.example/2", None, 3),
+                row("2", "https://a.example/1", Some("1"), 4),
+                row("2", "https://a.example/2", Some("1"), 4),
+                row("3", "https://c.example/", None, 5),
+                // "supra note 2" repeats a repeat: note 1's links, via 2.
+                row("4", "https://a.example/1", Some("2"), 6),
+                row("4", "https://a.example/2", Some("2"), 6),
+                row("5", "https://a.example/1", Some("2"), 7),
+                row("5", "https://a.example/2", Some("2"), 7),
+                row("body", "https://after.example/", None, 9),
+            ]
+        );
     }
 }
