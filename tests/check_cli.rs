@@ -296,6 +296,39 @@ fn exit_codes_for_usage_and_input_errors() {
     assert_eq!(text.lines().count(), 1);
 }
 
+/// Reports are made to be shared: they get the permissions of any new file
+/// (0666 less the umask), not the 0600 of the temporary file they are
+/// written through.
+#[cfg(unix)]
+#[test]
+fn reports_get_the_permissions_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let umask = std::process::Command::new("sh")
+        .args(["-c", "umask"])
+        .output()
+        .unwrap();
+    let umask = u32::from_str_radix(String::from_utf8_lossy(&umask.stdout).trim(), 8).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = write_doc(dir.path(), "Nothing cited.\n");
+    let out = dir.path().join("reports");
+    check_cmd()
+        .arg(&doc)
+        .arg("--output")
+        .arg(&out)
+        .args(["--json", "report.json", "--no-history"])
+        .current_dir(dir.path())
+        .assert()
+        .code(0);
+    for file in [
+        out.join("linkrot.csv"),
+        out.join("index.html"),
+        dir.path().join("report.json"),
+    ] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "{}", file.display());
+    }
+}
+
 #[test]
 fn per_host_limits_hold_for_made_up_hosts() {
     let server = TestServer::start(

@@ -1,6 +1,5 @@
 //! `linkrot init`: write a commented `linkrot.toml` to start from.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,21 +28,8 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     // Written beside the target and renamed: never a half-written config.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".linkrot-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}", dir.display()))?;
-    tmp.write_all(config::EXAMPLE.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("{}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
+    crate::report::write_atomically(path, |out| out.write_all(config::EXAMPLE.as_bytes()))
         .with_context(|| format!("{}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(ExitCode::from(EXIT_OK))

@@ -136,6 +136,9 @@ pub use summary::{Summary, SummaryCounter};
 /// Writes `path` through a temporary file in the same folder, renamed over
 /// `path` only once `write` succeeded: an interrupted run never leaves a
 /// half-written report.
+///
+/// The file gets the permissions of any new file (0666 less the umask), not
+/// a temporary file's 0600: reports are published, served and shared.
 pub fn write_atomically(
     path: &std::path::Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
@@ -145,10 +148,14 @@ pub fn write_atomically(
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".linkrot-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".linkrot-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(&dir)?;
     {
         let mut out = std::io::BufWriter::new(tmp.as_file_mut());
         write(&mut out)?;
