@@ -432,39 +432,17 @@ fn cite_repeated_notes(
             ..citations[k].clone()
         }));
     }
-    // Each copy goes after every citation that starts at or before its
-    // note. Merged in place from the back, so a large document does not
-    // need a second vector of all its citations.
-    let kept = citations.len();
-    let filler = Citation {
-        document: citations[0].document.clone(),
-        line: 0,
-        column: 0,
-        scope: Scope::Body,
-        footnote: None,
-        raw_url: String::new(),
-        url: String::new(),
-        link_text: None,
-        form: LinkForm::Bare,
-        kind: UrlKind::Placeholder,
-        text_url_mismatch: None,
-        span: 0..0,
-        page: None,
-        derived_from: None,
-        via: None,
-    };
-    citations.resize(kept + added, filler);
-    let (mut unplaced, mut slot) = (kept, kept + added);
-    while let Some(copy) = copies.pop() {
-        while unplaced > 0 && citations[unplaced - 1].span.start > copy.span.start {
-            unplaced -= 1;
-            slot -= 1;
-            citations.swap(unplaced, slot);
+    // Each copy goes after every citation that starts at or before its note.
+    let mut merged = Vec::with_capacity(citations.len() + copies.len());
+    let mut rest = std::mem::take(citations).into_iter().peekable();
+    for copy in copies {
+        while let Some(citation) = rest.next_if(|c| c.span.start <= copy.span.start) {
+            merged.push(citation);
         }
-        slot -= 1;
-        citations[slot] = copy;
+        merged.push(copy);
     }
-    debug_assert_eq!(slot, unplaced);
+    merged.extend(rest);
+    *citations = merged;
 }
 
 /// Scans one document's raw bytes as `format`; binary formats (DOCX) are
