@@ -423,9 +423,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     tracing::debug!(elapsed = ?started.elapsed(), "checker ready");
     // One worker by default. Measured (bench_check, 2 cores): against a
     // worker per core it spends a tenth to a quarter less CPU at 5,000 and
-    // 20,000 URLs and is no slower; a current-thread runtime spends as little but is
-    // 4-7% slower at 5,000 URLs, as this thread then drives the network
-    // too. Content judgments run on the blocking pool, not on the worker.
+    // 20,000 URLs and is no slower; a current-thread runtime spends as
+    // little but is 4-7% slower at 5,000 URLs, as this thread then drives
+    // the network too. Large pages are judged on the blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(args.threads))
         .enable_all()
