@@ -102,6 +102,10 @@ fn parse_args() -> Result<Args, String> {
 struct Served {
     count: AtomicU64,
     connections: AtomicU64,
+    /// Connections open now, and the most open at once: what the client's
+    /// memory for connections follows.
+    open: AtomicU64,
+    peak_open: AtomicU64,
     first_us: AtomicU64,
     last_us: AtomicU64,
     base: std::time::Instant,
@@ -112,6 +116,8 @@ impl Served {
         Served {
             count: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+            peak_open: AtomicU64::new(0),
             first_us: AtomicU64::new(u64::MAX),
             last_us: AtomicU64::new(0),
             base: std::time::Instant::now(),
@@ -149,8 +155,13 @@ fn start_server(hosts: usize, latency: Duration, served: Arc<Served>) -> Vec<Soc
                             continue;
                         };
                         served.connections.fetch_add(1, Ordering::Relaxed);
+                        let open = served.open.fetch_add(1, Ordering::Relaxed) + 1;
+                        served.peak_open.fetch_max(open, Ordering::Relaxed);
                         let served = served.clone();
-                        tokio::spawn(serve(stream, latency, served));
+                        tokio::spawn(async move {
+                            serve(stream, latency, served.clone()).await;
+                            served.open.fetch_sub(1, Ordering::Relaxed);
+                        });
                     }
                 });
             }
@@ -326,6 +337,7 @@ fn main() {
     let binary = support::release_binary().expect("build the release binary");
     let before = served.count.load(Ordering::Relaxed);
     let connections_before = served.connections.load(Ordering::Relaxed);
+    served.peak_open.store(0, Ordering::Relaxed);
     let launched = served.now_us();
     // BENCH_WRAP="heaptrack -o /tmp/h" runs linkrot under a profiler.
     let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
@@ -349,13 +361,14 @@ fn main() {
     let ours = support::measure(&mut cmd).expect("run linkrot");
     let requests = served.count.load(Ordering::Relaxed) - before;
     let connections = served.connections.load(Ordering::Relaxed) - connections_before;
+    let peak_open = served.peak_open.load(Ordering::Relaxed);
     report("linkrot check", &args, bound, &ours);
     let (first, last) = (
         served.first_us.load(Ordering::Relaxed),
         served.last_us.load(Ordering::Relaxed),
     );
     println!(
-        "  server answered {requests} requests on {connections} connections; first arrived {:.2} s after launch, last answered {:.2} s after the first ({:.2} s before exit)",
+        "  server answered {requests} requests on {connections} connections ({peak_open} open at most); first arrived {:.2} s after launch, last answered {:.2} s after the first ({:.2} s before exit)",
         first.saturating_sub(launched) as f64 / 1e6,
         last.saturating_sub(first) as f64 / 1e6,
         (ours.wall.as_secs_f64() - last.saturating_sub(launched) as f64 / 1e6).max(0.0)

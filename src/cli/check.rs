@@ -354,6 +354,7 @@ impl CheckArgs {
 
 /// Runs `linkrot check`.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    super::entering(super::Phase::Checking);
     let started = Instant::now();
     let options = args.options()?;
     let csv_path = args

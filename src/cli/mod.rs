@@ -18,6 +18,33 @@ pub mod preserve;
 pub mod scan;
 pub mod warc;
 
+/// What kind of run this is, announced as it starts: the binary, which owns
+/// the allocator, may tune it for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `linkrot scan`: documents only, parse trees freed and reused in
+    /// bursts, nothing long-lived after them.
+    Listing,
+    /// `linkrot check`: a scan, then a steady state of connections and
+    /// requests in flight for as long as the checks take.
+    Checking,
+}
+
+static PHASE_HOOK: std::sync::OnceLock<fn(Phase)> = std::sync::OnceLock::new();
+
+/// Registers `hook`, called as a run enters each [`Phase`]. Only the first
+/// registration counts.
+pub fn on_phase(hook: fn(Phase)) {
+    let _ = PHASE_HOOK.set(hook);
+}
+
+/// Tells the registered hook, if any, what kind of run this is.
+pub(crate) fn entering(phase: Phase) {
+    if let Some(hook) = PHASE_HOOK.get() {
+        hook(phase);
+    }
+}
+
 /// Exit code when nothing is failing.
 pub const EXIT_OK: u8 = 0;
 /// Exit code when at least one citation is failing.

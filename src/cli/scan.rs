@@ -122,6 +122,7 @@ fn print_warning(warning: &Warning) {
 
 /// Runs `linkrot scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    super::entering(super::Phase::Listing);
     walk::check_inputs(&args.paths)?;
     let stdout = io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() {
