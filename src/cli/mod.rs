@@ -203,3 +203,27 @@ fn with_config(
     merged.extend(args[2..].iter().cloned());
     Ok((merged, file.hosts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    static SEEN: Mutex<Vec<Phase>> = Mutex::new(Vec::new());
+
+    fn record(phase: Phase) {
+        SEEN.lock().unwrap().push(phase);
+    }
+
+    #[test]
+    fn the_registered_hook_hears_each_phase() {
+        on_phase(record);
+        entering(Phase::Listing);
+        entering(Phase::Checking);
+        // A second registration is ignored: the binary's hook stays.
+        on_phase(|_| panic!("replaced the first hook"));
+        entering(Phase::Checking);
+        let seen = SEEN.lock().unwrap();
+        assert_eq!(*seen, [Phase::Listing, Phase::Checking, Phase::Checking]);
+    }
+}
