@@ -13,13 +13,14 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// How long mimalloc keeps freed memory before giving it back, by kind of
 /// run. Measured with bench_scan and bench_check (2 cores):
 /// - a check frees memory all along: with 1 ms, 20,000 URLs (status codes
-///   only) peaked at 46-50 MiB, against 54-61 MiB with 100 ms, for the
+///   only) peaked at 46-51 MiB, against 54-61 MiB with 100 ms, for the
 ///   same CPU time; a default run (content checks, history) peaked at
 ///   62-65 MiB against 72-74 MiB, for 0.1 s more CPU (1.64-1.69 s against
 ///   1.50-1.58 s);
 /// - a listing frees parse trees in bursts, and giving pages back that
-///   soon cost the PDF corpus a quarter of its speed in madvise calls
-///   (1.05 s with 100 ms, 1.32 s with 1 ms, 1.71 s with none).
+///   soon cost the PDF corpus a quarter of its speed (1.05 s with 100 ms,
+///   1.32 s with 1 ms, 1.71 s with none; system time 0.13 s, 0.36 s and
+///   1.04 s).
 fn tune_allocator(phase: linkrot::cli::Phase) {
     let delay = match phase {
         linkrot::cli::Phase::Listing => 100,
@@ -31,10 +32,9 @@ fn tune_allocator(phase: linkrot::cli::Phase) {
 }
 
 fn main() -> std::process::ExitCode {
-    // The short delay is the default, set before anything is allocated:
-    // switching from 100 ms to 1 ms as `check` started left its peak at
-    // 54-60 MiB, while `scan` switching the other way gets all its speed
-    // back.
+    // The short delay is the default, set first thing: switching from
+    // 100 ms to 1 ms as `check` started left its peak at 54-60 MiB, while
+    // `scan` switching the other way gets all its speed back.
     tune_allocator(linkrot::cli::Phase::Checking);
     linkrot::cli::on_phase(tune_allocator);
     linkrot::cli::main()
