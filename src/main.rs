@@ -13,7 +13,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// How long mimalloc keeps freed memory before giving it back, by kind of
 /// run. Measured with bench_scan and bench_check (2 cores):
 /// - a check frees memory all along: with 1 ms, 20,000 URLs (status codes
-///   only) peaked at 46-51 MiB, against 54-61 MiB with 100 ms, for the
+///   only) peaked at 46-51 MiB, against 57-61 MiB with 100 ms, for the
 ///   same CPU time; a default run (content checks, history) peaked at
 ///   62-65 MiB against 72-74 MiB, for 0.1 s more CPU (1.64-1.69 s against
 ///   1.50-1.58 s);
