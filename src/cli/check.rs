@@ -34,7 +34,7 @@ use crate::history::FailOn;
 use crate::report::html::{HtmlContext, Overview, RunHealth};
 use crate::report::spool::RowSpool;
 use crate::report::{self, Audit, AuditRow, Rows, SummaryCounter, junit, markdown};
-use crate::scan::walk::{self, WalkOptions};
+use crate::scan::walk::{self, Piece, WalkOptions};
 use crate::scan::{ScanOptions, ScopeFilter};
 
 /// Arguments of `linkrot check`.
@@ -871,46 +871,50 @@ fn scan_paths(args: &CheckArgs) -> anyhow::Result<Scanned> {
         unique: UniqueUrls::new(),
         fragments: HashMap::new(),
     };
-    walk::scan_inputs(
+    // A document's citations stream through in chunks: the rows go to the
+    // spool as they are made, so one huge document is never held whole.
+    walk::stream_inputs(
         &args.paths,
         &WalkOptions::default(),
         &scan_options,
-        |outcome| -> anyhow::Result<()> {
-            if !args.quiet {
-                for warning in &outcome.warnings {
-                    eprintln!("linkrot: WARNING: {warning}");
-                }
-            }
-            if let Some(scanned) = outcome.scanned {
-                if !args.quiet {
-                    for warning in &scanned.warnings {
-                        eprintln!("linkrot: WARNING: {warning}");
+        |piece| -> anyhow::Result<()> {
+            let Scanned {
+                documents,
+                spool,
+                unique,
+                fragments,
+            } = &mut scanned_all;
+            match piece {
+                Piece::Citations(citations) => {
+                    for citation in &citations {
+                        let key = dedup_key(&citation.url);
+                        if args.check_fragments
+                            && let Some(fragment) = url::Url::parse(&citation.url)
+                                .ok()
+                                .as_ref()
+                                .and_then(fragment_of)
+                        {
+                            let wanted = fragments.entry(key.clone()).or_default();
+                            if !wanted.contains(&fragment) {
+                                wanted.push(fragment);
+                            }
+                        }
+                        // One request per unique URL; the fragment is never
+                        // sent, so it does not make a URL different.
+                        let url = unique.insert(&key);
+                        spool.push_citation(url, citation).context(SPOOL_ERROR)?;
                     }
                 }
-                let Scanned {
-                    documents,
-                    spool,
-                    unique,
-                    fragments,
-                } = &mut scanned_all;
-                documents.push(scanned.document);
-                for citation in &scanned.citations {
-                    let key = dedup_key(&citation.url);
-                    if args.check_fragments
-                        && let Some(fragment) = url::Url::parse(&citation.url)
-                            .ok()
-                            .as_ref()
-                            .and_then(fragment_of)
-                    {
-                        let wanted = fragments.entry(key.clone()).or_default();
-                        if !wanted.contains(&fragment) {
-                            wanted.push(fragment);
+                Piece::Done(outcome) => {
+                    // The walk gathers the scanner's warnings here too.
+                    if !args.quiet {
+                        for warning in &outcome.warnings {
+                            eprintln!("linkrot: WARNING: {warning}");
                         }
                     }
-                    // One request per unique URL; the fragment is never
-                    // sent, so it does not make a URL different.
-                    let url = unique.insert(&key);
-                    spool.push_citation(url, citation).context(SPOOL_ERROR)?;
+                    if let Some(scanned) = outcome.scanned {
+                        documents.push(scanned.document);
+                    }
                 }
             }
             Ok(())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::report::scan_listing::{ListingFormat, ListingWriter};
-use crate::scan::walk::{self, WalkOptions};
+use crate::scan::walk::{self, Piece, WalkOptions};
 use crate::scan::{Format, ScanOptions, ScopeFilter, Warning};
 
 use super::{EXIT_OK, EXIT_USAGE};
@@ -143,13 +143,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let result = ListingWriter::new(format, out).and_then(|mut listing| {
-        walk::scan_inputs(&args.paths, &walk_options, &scan_options, |outcome| {
-            outcome.warnings.iter().for_each(print_warning);
-            match &outcome.scanned {
-                Some(scanned) => listing.write_document(scanned),
-                None => Ok(()),
-            }
-        })?;
+        walk::stream_inputs(
+            &args.paths,
+            &walk_options,
+            &scan_options,
+            |piece| match piece {
+                Piece::Citations(chunk) => listing.write_citations(chunk),
+                Piece::Done(outcome) => {
+                    outcome.warnings.iter().for_each(print_warning);
+                    match outcome.scanned {
+                        Some(scanned) => listing.end_document(scanned),
+                        None => Ok(()),
+                    }
+                }
+            },
+        )?;
         listing.finish()?.flush()
     });
     match result {

@@ -135,6 +135,8 @@ enum Sink<W: Write> {
         out: W,
         citations: usize,
         documents: usize,
+        /// The current document's citations so far.
+        held: Vec<Citation>,
     },
 }
 
@@ -161,38 +163,57 @@ impl<W: Write> ListingWriter<W> {
                 out,
                 citations: 0,
                 documents: 0,
+                held: Vec::new(),
             },
         };
         Ok(ListingWriter { sink })
     }
 
-    /// Writes the rows of one document and flushes them.
-    pub fn write_document(&mut self, document: &ScannedDocument) -> io::Result<()> {
+    /// Writes the next citations of the document being scanned; the table
+    /// holds them until the document ends, to align its columns.
+    pub fn write_citations(&mut self, chunk: Vec<Citation>) -> io::Result<()> {
         match &mut self.sink {
             Sink::Csv(writer) => {
-                for citation in &document.citations {
+                for citation in &chunk {
                     writer
                         .write_record(csv_record(citation))
                         .map_err(csv_error)?;
                 }
-                writer.flush()
+                Ok(())
             }
             Sink::Json { out, rows } => {
-                for citation in &document.citations {
+                for citation in &chunk {
                     out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                     serde_json::to_writer(&mut *out, &JsonRow::new(citation))?;
                     *rows += 1;
                 }
-                out.flush()
+                Ok(())
             }
+            Sink::Table { held, .. } => {
+                held.extend(chunk);
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends a document whose citations came through [`write_citations`]
+    /// (its own `citations` are not read) and flushes its rows.
+    ///
+    /// [`write_citations`]: ListingWriter::write_citations
+    pub fn end_document(&mut self, mut document: ScannedDocument) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Csv(writer) => writer.flush(),
+            Sink::Json { out, .. } => out.flush(),
             Sink::Table {
                 out,
                 citations,
                 documents,
+                held,
             } => {
+                document.citations = std::mem::take(held);
                 *documents += 1;
                 *citations += document.citations.len();
-                write_table(out, document)?;
+                write_table(out, &document)?;
                 out.flush()
             }
         }
@@ -211,6 +232,7 @@ impl<W: Write> ListingWriter<W> {
                 mut out,
                 citations,
                 documents,
+                ..
             } => {
                 writeln!(
                     out,
@@ -371,7 +393,12 @@ mod tests {
 
     fn render(format: ListingFormat) -> String {
         let mut writer = ListingWriter::new(format, Vec::new()).unwrap();
-        writer.write_document(&document()).unwrap();
+        // One chunk per citation, as a scan streaming them would hand out.
+        let mut document = document();
+        for citation in std::mem::take(&mut document.citations) {
+            writer.write_citations(vec![citation]).unwrap();
+        }
+        writer.end_document(document).unwrap();
         String::from_utf8(writer.finish().unwrap()).unwrap()
     }
 

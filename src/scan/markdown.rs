@@ -858,19 +858,19 @@ impl<'a> Scanner<'a> {
 
     fn finish(mut self) -> Extraction {
         self.attach_references();
-        let footnotes = self
-            .notes
-            .into_iter()
-            .map(|mut n| {
-                finish(&mut n.text);
-                FoundFootnote {
-                    label: n.label,
-                    start: n.start,
-                    references: n.references,
-                    text: n.text,
-                }
-            })
-            .collect();
+        // Not collected in place: that would keep the notes' larger buffer,
+        // grown by doubling, through the whole assembly (8 MB more at
+        // 200,000 notes).
+        let mut footnotes = Vec::with_capacity(self.notes.len());
+        footnotes.extend(self.notes.into_iter().map(|mut n| {
+            finish(&mut n.text);
+            FoundFootnote {
+                label: n.label,
+                start: n.start,
+                references: n.references,
+                text: n.text,
+            }
+        }));
         self.links.sort_by_key(|l| l.span.start);
         self.warnings.sort_by_key(|w| w.0);
         Extraction {

@@ -343,6 +343,19 @@ pub fn scan_document(
     format: Format,
     options: &ScanOptions,
 ) -> ScannedDocument {
+    collect(|sink| scan_document_each(document, source, format, options, sink))
+}
+
+/// [`scan_document`], handing each citation to `sink` as it is made instead
+/// of collecting them: the returned document's `citations` is empty. A
+/// document's citations then never need to be in memory all at once.
+pub fn scan_document_each(
+    document: Arc<str>,
+    source: &str,
+    format: Format,
+    options: &ScanOptions,
+    sink: &mut dyn FnMut(Citation),
+) -> ScannedDocument {
     let extraction = match format {
         Format::Markdown => markdown::extract(source),
         Format::Html => html::extract(source),
@@ -353,96 +366,19 @@ pub fn scan_document(
         }
         Format::Jats => jats::extract(source),
         Format::Docx | Format::Pdf => {
-            return scan_bytes(document, source.as_bytes(), format, options);
+            return scan_bytes_each(document, source.as_bytes(), format, options, sink);
         }
     };
-    assemble(document, source, format, extraction, options)
+    assemble_each(document, source, format, extraction, options, sink)
 }
 
-/// Gives a note that only repeats another ("Ibid.", "supra note 4") the
-/// citations of the note it repeats, placed at its own definition, so a
-/// librarian sees footnote 8 cites what footnote 7 cites. Notes with links
-/// of their own keep just those.
-///
-/// Linear in notes and citations: searching and splicing per note took
-/// 24 s for 80,000 notes, half of them "Ibid.".
-fn cite_repeated_notes(
-    citations: &mut Vec<Citation>,
-    footnotes: &[Arc<Footnote>],
-    starts: &[usize],
-    index: &lines::LineIndex<'_>,
-) {
-    if footnotes.iter().all(|note| note.repeats.is_none()) {
-        return;
-    }
-    let note_at: HashMap<*const Footnote, usize> = footnotes
-        .iter()
-        .enumerate()
-        .map(|(i, note)| (Arc::as_ptr(note), i))
-        .collect();
-    // Each note's own citations, as indices into `citations`.
-    let mut own: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, citation) in citations.iter().enumerate() {
-        if let Some(&i) = citation
-            .footnote
-            .as_ref()
-            .and_then(|note| note_at.get(&Arc::as_ptr(note)))
-        {
-            own.entry(i).or_default().push(k);
-        }
-    }
-    // Which notes get copies, and of which note's own citations: a note may
-    // repeat one that itself repeats ("supra note 8", 8 being "Ibid."),
-    // and then gets the citations that one got, named after it.
-    let mut plans: Vec<(usize, usize, usize)> = Vec::new();
-    let mut root_of: HashMap<usize, usize> = HashMap::new();
-    // The latest note so far with each label.
-    let mut latest: HashMap<&str, usize> = HashMap::new();
-    for (j, note) in footnotes.iter().enumerate() {
-        if let Some(label) = note.repeats.as_deref()
-            && !own.contains_key(&j)
-            && let Some(&original) = latest.get(label)
-        {
-            let root = if own.contains_key(&original) {
-                Some(original)
-            } else {
-                root_of.get(&original).copied()
-            };
-            if let Some(root) = root {
-                root_of.insert(j, root);
-                plans.push((j, original, root));
-            }
-        }
-        latest.insert(note.label.as_str(), j);
-    }
-    if plans.is_empty() {
-        return;
-    }
-    let added: usize = plans.iter().map(|(_, _, root)| own[root].len()).sum();
-    let mut copies: Vec<Citation> = Vec::with_capacity(added);
-    for &(j, original, root) in &plans {
-        let start = starts[j];
-        let (line, column) = index.position(start);
-        copies.extend(own[&root].iter().map(|&k| Citation {
-            line,
-            column,
-            footnote: Some(footnotes[j].clone()),
-            via: Some(footnotes[original].label.clone()),
-            span: start..start,
-            ..citations[k].clone()
-        }));
-    }
-    // Each copy goes after every citation that starts at or before its note.
-    let mut merged = Vec::with_capacity(citations.len() + copies.len());
-    let mut rest = std::mem::take(citations).into_iter().peekable();
-    for copy in copies {
-        while let Some(citation) = rest.next_if(|c| c.span.start <= copy.span.start) {
-            merged.push(citation);
-        }
-        merged.push(copy);
-    }
-    merged.extend(rest);
-    *citations = merged;
+/// Runs a streaming scan and puts the citations it hands out into the
+/// document.
+fn collect(scan: impl FnOnce(&mut dyn FnMut(Citation)) -> ScannedDocument) -> ScannedDocument {
+    let mut citations = Vec::new();
+    let mut scanned = scan(&mut |citation| citations.push(citation));
+    scanned.citations = citations;
+    scanned
 }
 
 /// Scans one document's raw bytes as `format`; binary formats (DOCX) are
@@ -456,6 +392,18 @@ pub fn scan_bytes(
     format: Format,
     options: &ScanOptions,
 ) -> ScannedDocument {
+    collect(|sink| scan_bytes_each(document, bytes, format, options, sink))
+}
+
+/// [`scan_bytes`], handing each citation to `sink` as it is made (see
+/// [`scan_document_each`]).
+pub fn scan_bytes_each(
+    document: Arc<str>,
+    bytes: &[u8],
+    format: Format,
+    options: &ScanOptions,
+    sink: &mut dyn FnMut(Citation),
+) -> ScannedDocument {
     let rendered = match format {
         Format::Docx => docx::extract_bytes(bytes).map_err(|e| e.to_string()),
         Format::Pdf => {
@@ -463,16 +411,17 @@ pub fn scan_bytes(
         }
         _ => {
             let source = String::from_utf8_lossy(bytes);
-            return scan_document(document, &source, format, options);
+            return scan_document_each(document, &source, format, options, sink);
         }
     };
     match rendered {
-        Ok(rendered) => assemble(
+        Ok(rendered) => assemble_each(
             document,
             &rendered.text,
             format,
             rendered.extraction,
             options,
+            sink,
         ),
         Err(message) => ScannedDocument {
             warnings: vec![Warning {
@@ -494,8 +443,21 @@ pub fn assemble(
     document: Arc<str>,
     source: &str,
     format: Format,
+    extraction: Extraction,
+    options: &ScanOptions,
+) -> ScannedDocument {
+    collect(|sink| assemble_each(document, source, format, extraction, options, sink))
+}
+
+/// [`assemble`], handing each citation to `sink` in document order as it is
+/// made (see [`scan_document_each`]).
+pub fn assemble_each(
+    document: Arc<str>,
+    source: &str,
+    format: Format,
     mut extraction: Extraction,
     options: &ScanOptions,
+    sink: &mut dyn FnMut(Citation),
 ) -> ScannedDocument {
     if options.identifiers {
         identifiers::derive(&mut extraction, source);
@@ -513,65 +475,60 @@ pub fn assemble(
         (Some(page), line + 1 - first.min(line), column)
     };
     let starts: Vec<usize> = extraction.footnotes.iter().map(|f| f.start).collect();
-    let mut notes: Vec<Footnote> = Vec::with_capacity(extraction.footnotes.len());
+    let mut footnotes: Vec<Arc<Footnote>> = Vec::with_capacity(extraction.footnotes.len());
     for found in extraction.footnotes {
         let mut reference_lines: Vec<usize> =
             found.references.iter().map(|&o| index.line(o)).collect();
         reference_lines.sort_unstable();
         reference_lines.dedup();
-        let repeats = repeats::repeated_label(&found.text, &notes);
-        notes.push(Footnote {
+        let repeats = repeats::repeated_label(&found.text, &footnotes);
+        footnotes.push(Arc::new(Footnote {
             label: found.label,
             // On a paged format, the line on the note's page.
             line: locate(found.start).1,
             reference_lines,
             text: found.text,
             repeats,
-        });
+        }));
     }
-    // Collected in place, the vector would keep the notes' buffer (104
-    // bytes a note, for 8-byte pointers): 19 MB more at 200,000 notes.
-    let mut footnotes: Vec<Arc<Footnote>> = notes.into_iter().map(Arc::new).collect();
-    footnotes.shrink_to_fit();
-    // Sized up front: grown by doubling, the vector of a large document
-    // briefly needed its old and new buffers at once.
-    let mut citations: Vec<Citation> = Vec::with_capacity(extraction.links.len());
-    citations.extend(
-        extraction
-            .links
-            .into_iter()
-            .filter(|link| link.footnote.is_some() || options.scope == ScopeFilter::All)
-            .map(|link| {
-                let (page, line, column) = locate(link.span.start);
-                let cleaned = url::clean(&link.raw_url);
-                let text_url_mismatch = link
-                    .link_text
-                    .as_deref()
-                    .and_then(|text| url::text_mismatch(text, &cleaned.url));
-                Citation {
-                    document: document.clone(),
-                    line,
-                    column,
-                    scope: if link.footnote.is_some() {
-                        Scope::Footnote
-                    } else {
-                        Scope::Body
-                    },
-                    footnote: link.footnote.and_then(|i| footnotes.get(i).cloned()),
-                    raw_url: link.raw_url,
-                    url: cleaned.url,
-                    link_text: link.link_text,
-                    form: link.form,
-                    kind: cleaned.kind,
-                    text_url_mismatch,
-                    span: link.span,
-                    page,
-                    derived_from: link.derived_from,
-                    via: None,
-                }
-            }),
-    );
-    cite_repeated_notes(&mut citations, &footnotes, &starts, &index);
+    let mut repeated = RepeatedNotes::plan(&footnotes, starts, &extraction.links);
+    for link in extraction.links {
+        if link.footnote.is_none() && options.scope != ScopeFilter::All {
+            continue;
+        }
+        let (page, line, column) = locate(link.span.start);
+        let cleaned = url::clean(&link.raw_url);
+        let text_url_mismatch = link
+            .link_text
+            .as_deref()
+            .and_then(|text| url::text_mismatch(text, &cleaned.url));
+        let note = link.footnote;
+        let citation = Citation {
+            document: document.clone(),
+            line,
+            column,
+            scope: if note.is_some() {
+                Scope::Footnote
+            } else {
+                Scope::Body
+            },
+            footnote: note.and_then(|i| footnotes.get(i).cloned()),
+            raw_url: link.raw_url,
+            url: cleaned.url,
+            link_text: link.link_text,
+            form: link.form,
+            kind: cleaned.kind,
+            text_url_mismatch,
+            span: link.span,
+            page,
+            derived_from: link.derived_from,
+            via: None,
+        };
+        repeated.emit_before(citation.span.start, &footnotes, &index, sink);
+        repeated.keep(note, &citation);
+        sink(citation);
+    }
+    repeated.emit_before(usize::MAX, &footnotes, &index, sink);
     let warnings = extraction
         .warnings
         .into_iter()
@@ -585,8 +542,106 @@ pub fn assemble(
         document,
         format,
         footnotes,
-        citations,
+        citations: Vec::new(),
         warnings,
+    }
+}
+
+/// Gives a note that only repeats another ("Ibid.", "supra note 4") the
+/// citations of the note it repeats, placed at its own definition, so a
+/// librarian sees footnote 8 cites what footnote 7 cites. Notes with links
+/// of their own keep just those.
+///
+/// The citations stream past in document order: only those of notes some
+/// later note repeats are kept, and a repeating note gets the ones that
+/// stand before it. Linear in notes and citations: searching and splicing
+/// per note took 24 s for 80,000 notes, half of them "Ibid.".
+struct RepeatedNotes {
+    /// (repeating note, the note it names, the note whose citations it
+    /// gets), in document order; a note may repeat one that itself
+    /// repeats ("supra note 8", 8 being "Ibid."), and then gets the
+    /// citations that one got, named after it.
+    plans: std::collections::VecDeque<(usize, usize, usize)>,
+    /// The citations so far of each note some plan takes them from.
+    kept: HashMap<usize, Vec<Citation>>,
+    /// Where each note's definition starts.
+    starts: Vec<usize>,
+}
+
+impl RepeatedNotes {
+    fn plan(footnotes: &[Arc<Footnote>], starts: Vec<usize>, links: &[FoundLink]) -> Self {
+        let mut plans = std::collections::VecDeque::new();
+        let mut kept = HashMap::new();
+        if footnotes.iter().any(|note| note.repeats.is_some()) {
+            let mut own = vec![false; footnotes.len()];
+            for i in links.iter().filter_map(|link| link.footnote) {
+                if let Some(own) = own.get_mut(i) {
+                    *own = true;
+                }
+            }
+            let mut root_of: HashMap<usize, usize> = HashMap::new();
+            // The latest note so far with each label.
+            let mut latest: HashMap<&str, usize> = HashMap::new();
+            for (j, note) in footnotes.iter().enumerate() {
+                if let Some(label) = note.repeats.as_deref()
+                    && !own[j]
+                    && let Some(&original) = latest.get(label)
+                {
+                    let root = if own[original] {
+                        Some(original)
+                    } else {
+                        root_of.get(&original).copied()
+                    };
+                    if let Some(root) = root {
+                        root_of.insert(j, root);
+                        plans.push_back((j, original, root));
+                        kept.insert(root, Vec::new());
+                    }
+                }
+                latest.insert(note.label.as_str(), j);
+            }
+        }
+        RepeatedNotes {
+            plans,
+            kept,
+            starts,
+        }
+    }
+
+    /// Keeps a copy of a citation of note `note` if a later note repeats it.
+    fn keep(&mut self, note: Option<usize>, citation: &Citation) {
+        if let Some(kept) = note.and_then(|i| self.kept.get_mut(&i)) {
+            kept.push(citation.clone());
+        }
+    }
+
+    /// Hands out the citations of every repeating note whose definition
+    /// starts before `offset`: a citation at a note's very start comes first.
+    fn emit_before(
+        &mut self,
+        offset: usize,
+        footnotes: &[Arc<Footnote>],
+        index: &lines::LineIndex<'_>,
+        sink: &mut dyn FnMut(Citation),
+    ) {
+        while let Some(&(j, original, root)) = self.plans.front() {
+            let start = self.starts[j];
+            if start >= offset {
+                break;
+            }
+            self.plans.pop_front();
+            let (line, column) = index.position(start);
+            for citation in &self.kept[&root] {
+                sink(Citation {
+                    line,
+                    column,
+                    footnote: Some(footnotes[j].clone()),
+                    via: Some(footnotes[original].label.clone()),
+                    span: start..start,
+                    ..citation.clone()
+                });
+            }
+        }
     }
 }
 

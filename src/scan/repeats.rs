@@ -4,6 +4,8 @@
 //! citation it stands for. Shared by every format through
 //! [`super::assemble`].
 
+use std::borrow::Borrow;
+
 use super::Footnote;
 
 /// The label of the footnote that the note with `text` repeats, given the
@@ -16,11 +18,11 @@ use super::Footnote;
 /// "See") repeats note N. Trailing page references ("Ibid., p. 4",
 /// "Id. at 12", "supra note 3, paras. 4-5") are allowed; anything else after
 /// the marker means the note says more than a repeat, and it is not marked.
-pub fn repeated_label(text: &str, previous: &[Footnote]) -> Option<String> {
+pub fn repeated_label<N: Borrow<Footnote>>(text: &str, previous: &[N]) -> Option<String> {
     let t = text.trim();
     // ASCII lowering keeps byte offsets valid for slicing `t`.
     let lower = t.to_ascii_lowercase();
-    let last = previous.last()?;
+    let last = previous.last()?.borrow();
     let chase = |n: &Footnote| n.repeats.as_deref().unwrap_or(&n.label).to_string();
     for marker in [
         "ibidem", "ibid", "idem", "id", "op. cit", "op.cit", "op cit",
@@ -40,6 +42,7 @@ pub fn repeated_label(text: &str, previous: &[Footnote]) -> Option<String> {
             if !author.is_empty() && word_ends(rest) && is_page_reference(rest) {
                 return previous
                     .iter()
+                    .map(Borrow::borrow)
                     .rev()
                     .find(|n| n.text.contains(author))
                     .map(chase);
@@ -57,6 +60,7 @@ pub fn repeated_label(text: &str, previous: &[Footnote]) -> Option<String> {
         if !digits.is_empty() && short_prefix && is_page_reference(&rest[digits.len()..]) {
             let target = previous
                 .iter()
+                .map(Borrow::borrow)
                 .rev()
                 .find(|n| n.label.eq_ignore_ascii_case(digits))?;
             return Some(target.label.to_string());
@@ -191,6 +195,6 @@ mod tests {
         ] {
             assert_eq!(repeated_label(t, &n), None, "{t}");
         }
-        assert_eq!(repeated_label("Ibid.", &[]), None);
+        assert_eq!(repeated_label::<Footnote>("Ibid.", &[]), None);
     }
 }

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 
-use super::{Format, ScanOptions, ScannedDocument, Warning, scan_bytes, scan_document};
+use super::{
+    Citation, Format, ScanOptions, ScannedDocument, Warning, scan_bytes_each, scan_document_each,
+};
 
 /// Default for `--max-file-size`: 64 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -537,7 +539,27 @@ pub struct Outcome {
     pub warnings: Vec<Warning>,
 }
 
-fn process(found: Found, walk: &WalkOptions, scan: &ScanOptions) -> Outcome {
+/// Citations handed from a scanning thread to the output at a time.
+const CHUNK: usize = 1024;
+
+/// One step of a streamed walk (see [`stream_inputs`]).
+#[derive(Debug)]
+pub enum Piece {
+    /// The next citations of the current document, in document order.
+    Citations(Vec<Citation>),
+    /// The end of a document (or of a skipped path): its outcome, without
+    /// the citations, which came before in [`Piece::Citations`].
+    Done(Outcome),
+}
+
+/// Reads and scans one found path, handing its citations to `send` in
+/// chunks as they are made.
+fn process(
+    found: Found,
+    walk: &WalkOptions,
+    scan: &ScanOptions,
+    send: &mut dyn FnMut(Vec<Citation>),
+) -> Outcome {
     let input = match found {
         Found::Document(input) => input,
         Found::Problem(warning) => {
@@ -559,9 +581,22 @@ fn process(found: Found, walk: &WalkOptions, scan: &ScanOptions) -> Outcome {
             };
         }
     };
-    let scanned = catch_unwind(AssertUnwindSafe(|| match &read.bytes {
-        Some(bytes) => scan_bytes(name.clone(), bytes, read.format, scan),
-        None => scan_document(name.clone(), &read.text, read.format, scan),
+    let scanned = catch_unwind(AssertUnwindSafe(|| {
+        let mut chunk = Vec::new();
+        let mut sink = |citation| {
+            chunk.push(citation);
+            if chunk.len() == CHUNK {
+                send(std::mem::take(&mut chunk));
+            }
+        };
+        let scanned = match &read.bytes {
+            Some(bytes) => scan_bytes_each(name.clone(), bytes, read.format, scan, &mut sink),
+            None => scan_document_each(name.clone(), &read.text, read.format, scan, &mut sink),
+        };
+        if !chunk.is_empty() {
+            send(chunk);
+        }
+        scanned
     }));
     match scanned {
         Ok(mut scanned) => {
@@ -633,13 +668,44 @@ pub fn scan_inputs<E, F>(
 where
     F: FnMut(Outcome) -> Result<(), E>,
 {
+    let mut citations = Vec::new();
+    stream_inputs(paths, walk, scan, |piece| match piece {
+        Piece::Citations(mut chunk) => {
+            citations.append(&mut chunk);
+            Ok(())
+        }
+        Piece::Done(mut outcome) => {
+            if let Some(scanned) = &mut outcome.scanned {
+                scanned.citations = std::mem::take(&mut citations);
+            }
+            emit(outcome)
+        }
+    })
+}
+
+/// [`scan_inputs`], handing out each document's citations in chunks as
+/// they are made, then its [`Outcome`] (whose `citations` is empty): the
+/// document being output streams through, so a document with 200,000
+/// citations is never held as 200,000 citations. Documents scanned ahead of
+/// it are held until their turn.
+pub fn stream_inputs<E, F>(
+    paths: &[PathBuf],
+    walk: &WalkOptions,
+    scan: &ScanOptions,
+    mut emit: F,
+) -> Result<(), E>
+where
+    F: FnMut(Piece) -> Result<(), E>,
+{
     let gate = Gate {
         emitted: Mutex::new(0),
         moved: Condvar::new(),
         stop: AtomicBool::new(false),
         window: rayon::current_num_threads() * 2 + 2,
     };
-    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    // Bounded, so a scan that outruns the output waits instead of piling
+    // up chunks.
+    let (tx, rx) = mpsc::sync_channel::<(usize, Piece)>(gate.window * 4);
     std::thread::scope(|threads| {
         let gate = &gate;
         threads.spawn(move || {
@@ -652,22 +718,48 @@ where
                     }
                     let tx = tx.clone();
                     pool.spawn(move |_| {
-                        let _ = tx.send((seq, process(found, walk, scan)));
+                        let mut send = |chunk| {
+                            let _ = tx.send((seq, Piece::Citations(chunk)));
+                        };
+                        let outcome = process(found, walk, scan, &mut send);
+                        let _ = tx.send((seq, Piece::Done(outcome)));
                     });
                 }
             });
         });
-        let mut pending = BTreeMap::new();
+        // Owned here, the receiver goes when this returns early, which
+        // wakes any scanning thread blocked on a full channel.
+        let rx = rx;
+        let mut pending: BTreeMap<usize, Vec<Piece>> = BTreeMap::new();
         let mut next = 0usize;
-        for (seq, outcome) in rx.iter() {
-            pending.insert(seq, outcome);
-            while let Some(outcome) = pending.remove(&next) {
-                next += 1;
-                if let Err(err) = emit(outcome) {
-                    gate.halt();
-                    return Err(err);
-                }
+        let mut emit_all = |pieces: Vec<Piece>, next: &mut usize| -> Result<bool, E> {
+            let mut finished = false;
+            for piece in pieces {
+                finished = matches!(piece, Piece::Done(_));
+                emit(piece)?;
+            }
+            if finished {
+                *next += 1;
+            }
+            Ok(finished)
+        };
+        for (seq, piece) in rx.iter() {
+            if seq != next {
+                pending.entry(seq).or_default().push(piece);
+                continue;
+            }
+            let mut result = emit_all(vec![piece], &mut next);
+            // A finished document lets the ones scanned ahead of it out.
+            while let Ok(true) = result {
                 gate.advance(next);
+                result = match pending.remove(&next) {
+                    Some(pieces) => emit_all(pieces, &mut next),
+                    None => Ok(false),
+                };
+            }
+            if let Err(err) = result {
+                gate.halt();
+                return Err(err);
             }
         }
         Ok(())
@@ -798,6 +890,111 @@ mod tests {
         .unwrap();
         let expected: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(seen, expected);
+    }
+
+    /// What a streamed walk handed out, in order: each document's chunk
+    /// sizes, then its name when it ended.
+    fn stream_log(paths: &[PathBuf]) -> Vec<String> {
+        let mut log = Vec::new();
+        stream_inputs::<(), _>(
+            paths,
+            &WalkOptions::default(),
+            &ScanOptions::default(),
+            |piece| {
+                log.push(match piece {
+                    Piece::Citations(chunk) => format!("{} citations", chunk.len()),
+                    Piece::Done(outcome) => format!("end {}", outcome.document),
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+        log
+    }
+
+    /// A document with `notes` footnotes, one URL each.
+    fn notes_document(notes: usize) -> String {
+        let mut text = String::from("Body.\n\n");
+        for i in 1..=notes {
+            text.push_str(&format!("[^{i}]: Source <https://a.example/{i}>.\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn a_large_document_streams_out_in_chunks_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (name, notes) in [("big.md", 2 * CHUNK + 5), ("small.md", 3), ("none.md", 0)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, notes_document(notes)).unwrap();
+            paths.push(path);
+        }
+        let name = |i: usize| paths[i].display().to_string();
+        assert_eq!(
+            stream_log(&paths),
+            [
+                format!("{CHUNK} citations"),
+                format!("{CHUNK} citations"),
+                "5 citations".to_string(),
+                format!("end {}", name(0)),
+                "3 citations".to_string(),
+                format!("end {}", name(1)),
+                format!("end {}", name(2)),
+            ]
+        );
+        // Put back together, the chunks are the document's citations.
+        let mut streamed = Vec::new();
+        stream_inputs::<(), _>(
+            &paths[..1],
+            &WalkOptions::default(),
+            &ScanOptions::default(),
+            |piece| {
+                if let Piece::Citations(chunk) = piece {
+                    streamed.extend(chunk.into_iter().map(|c| (c.line, c.url)));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let whole = super::super::scan_document(
+            Arc::from(name(0)),
+            &notes_document(2 * CHUNK + 5),
+            Format::Markdown,
+            &ScanOptions::default(),
+        );
+        let whole: Vec<_> = whole
+            .citations
+            .into_iter()
+            .map(|c| (c.line, c.url))
+            .collect();
+        assert_eq!(streamed, whole);
+    }
+
+    #[test]
+    fn an_emit_error_mid_document_ends_a_streamed_run() {
+        // Many large documents fill the bounded channel while the output
+        // fails on the first chunk: the run must end, not wait forever.
+        let dir = tempfile::tempdir().unwrap();
+        let text = notes_document(8 * CHUNK);
+        for i in 0..8 {
+            std::fs::write(dir.path().join(format!("{i:02}.md")), &text).unwrap();
+        }
+        let (done, finished) = mpsc::channel();
+        let root = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            let result = stream_inputs(
+                &[root],
+                &WalkOptions::default(),
+                &ScanOptions::default(),
+                |_| Err("stop"),
+            );
+            let _ = done.send(result);
+        });
+        let result = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the run ended");
+        assert_eq!(result, Err("stop"));
     }
 
     #[test]
