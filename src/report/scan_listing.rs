@@ -135,8 +135,9 @@ enum Sink<W: Write> {
         out: W,
         citations: usize,
         documents: usize,
-        /// The current document's citations so far.
-        held: Vec<Citation>,
+        /// The current document's citations so far, as the chunks came:
+        /// one growing vector would briefly need twice its size.
+        held: Vec<Vec<Citation>>,
     },
 }
 
@@ -190,7 +191,7 @@ impl<W: Write> ListingWriter<W> {
                 Ok(())
             }
             Sink::Table { held, .. } => {
-                held.extend(chunk);
+                held.push(chunk);
                 Ok(())
             }
         }
@@ -200,7 +201,7 @@ impl<W: Write> ListingWriter<W> {
     /// (its own `citations` are not read) and flushes its rows.
     ///
     /// [`write_citations`]: ListingWriter::write_citations
-    pub fn end_document(&mut self, mut document: ScannedDocument) -> io::Result<()> {
+    pub fn end_document(&mut self, document: ScannedDocument) -> io::Result<()> {
         match &mut self.sink {
             Sink::Csv(writer) => writer.flush(),
             Sink::Json { out, .. } => out.flush(),
@@ -210,10 +211,10 @@ impl<W: Write> ListingWriter<W> {
                 documents,
                 held,
             } => {
-                document.citations = std::mem::take(held);
                 *documents += 1;
-                *citations += document.citations.len();
-                write_table(out, &document)?;
+                *citations += held.iter().map(Vec::len).sum::<usize>();
+                write_table(out, &document, held)?;
+                held.clear();
                 out.flush()
             }
         }
@@ -278,19 +279,24 @@ fn table_position(c: &Citation) -> String {
     }
 }
 
-fn write_table(out: &mut impl Write, document: &ScannedDocument) -> io::Result<()> {
-    if document.citations.is_empty() {
+/// Writes one document's table from its citations, held in the chunks the
+/// scan handed out.
+fn write_table(
+    out: &mut impl Write,
+    document: &ScannedDocument,
+    chunks: &[Vec<Citation>],
+) -> io::Result<()> {
+    let citations = || chunks.iter().flatten();
+    if citations().next().is_none() {
         return Ok(());
     }
     writeln!(out, "{} ({})", document.document, document.format)?;
-    let position_width = document
-        .citations
-        .iter()
+    let position_width = citations()
         .map(|c| table_position(c).len())
         .max()
         .unwrap_or(0);
     let mut group: Option<Option<usize>> = None;
-    for citation in &document.citations {
+    for citation in citations() {
         let key = citation
             .footnote
             .as_ref()
