@@ -6,7 +6,9 @@
 //! each document is read, checked for binary content, decoded and scanned on
 //! the rayon pool, and the outcomes are handed back strictly in input order.
 //! Only a small window of documents is in flight at once, so memory follows
-//! the largest document, not the corpus.
+//! the largest document, not the corpus; [`stream_inputs`] also hands a
+//! document's citations out in chunks as they are made, so even the largest
+//! is never held as a list of citations.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
