@@ -151,7 +151,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 Piece::Citations(chunk) => listing.write_citations(chunk),
                 Piece::Done(outcome) => {
                     outcome.warnings.iter().for_each(print_warning);
-                    match outcome.scanned {
+                    match &outcome.scanned {
                         Some(scanned) => listing.end_document(scanned),
                         None => Ok(()),
                     }

@@ -201,7 +201,7 @@ impl<W: Write> ListingWriter<W> {
     /// (its own `citations` are not read) and flushes its rows.
     ///
     /// [`write_citations`]: ListingWriter::write_citations
-    pub fn end_document(&mut self, document: ScannedDocument) -> io::Result<()> {
+    pub fn end_document(&mut self, document: &ScannedDocument) -> io::Result<()> {
         match &mut self.sink {
             Sink::Csv(writer) => writer.flush(),
             Sink::Json { out, .. } => out.flush(),
@@ -213,7 +213,7 @@ impl<W: Write> ListingWriter<W> {
             } => {
                 *documents += 1;
                 *citations += held.iter().map(Vec::len).sum::<usize>();
-                write_table(out, &document, held)?;
+                write_table(out, document, held)?;
                 held.clear();
                 out.flush()
             }
@@ -404,7 +404,7 @@ mod tests {
         for citation in std::mem::take(&mut document.citations) {
             writer.write_citations(vec![citation]).unwrap();
         }
-        writer.end_document(document).unwrap();
+        writer.end_document(&document).unwrap();
         String::from_utf8(writer.finish().unwrap()).unwrap()
     }
 

@@ -738,34 +738,30 @@ where
         let rx = rx;
         let mut pending: BTreeMap<usize, Vec<Piece>> = BTreeMap::new();
         let mut next = 0usize;
-        let mut emit_all = |pieces: Vec<Piece>, next: &mut usize| -> Result<bool, E> {
-            let mut finished = false;
+        // Hands out the current document's pieces; true once it ended.
+        let mut emit_run = |pieces: &mut dyn Iterator<Item = Piece>| -> Result<bool, E> {
+            let mut ended = false;
             for piece in pieces {
-                finished = matches!(piece, Piece::Done(_));
-                emit(piece)?;
+                ended = matches!(piece, Piece::Done(_));
+                if let Err(err) = emit(piece) {
+                    gate.halt();
+                    return Err(err);
+                }
             }
-            if finished {
-                *next += 1;
-            }
-            Ok(finished)
+            Ok(ended)
         };
         for (seq, piece) in rx.iter() {
             if seq != next {
                 pending.entry(seq).or_default().push(piece);
                 continue;
             }
-            let mut result = emit_all(vec![piece], &mut next);
+            let mut ended = emit_run(&mut std::iter::once(piece))?;
             // A finished document lets the ones scanned ahead of it out.
-            while let Ok(true) = result {
+            while ended {
+                next += 1;
                 gate.advance(next);
-                result = match pending.remove(&next) {
-                    Some(pieces) => emit_all(pieces, &mut next),
-                    None => Ok(false),
-                };
-            }
-            if let Err(err) = result {
-                gate.halt();
-                return Err(err);
+                let mut held = pending.remove(&next).unwrap_or_default().into_iter();
+                ended = emit_run(&mut held)?;
             }
         }
         Ok(())
