@@ -588,12 +588,15 @@ fn process(
             };
         }
     };
+    // Citations handed out before a scanner failure stay in the output.
+    let mut sent = 0usize;
     let scanned = catch_unwind(AssertUnwindSafe(|| {
         let mut chunk = Vec::new();
         let mut sink = |citation| {
             chunk.push(citation);
             if chunk.len() == CHUNK {
                 send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                sent += CHUNK;
             }
         };
         let scanned = match &read.bytes {
@@ -621,10 +624,17 @@ fn process(
             warnings: vec![Warning {
                 document: name,
                 line: None,
-                message: format!(
-                    "skipped: the {} scanner failed on this document (a bug in linkrot; please report it)",
-                    read.format
-                ),
+                message: if sent == 0 {
+                    format!(
+                        "skipped: the {} scanner failed on this document (a bug in linkrot; please report it)",
+                        read.format
+                    )
+                } else {
+                    format!(
+                        "the {} scanner failed partway through this document: only its first {sent} citations are listed (a bug in linkrot; please report it)",
+                        read.format
+                    )
+                },
             }],
         },
     }
@@ -971,6 +981,33 @@ mod tests {
             .map(|c| (c.line, c.url))
             .collect();
         assert_eq!(streamed, whole);
+    }
+
+    #[test]
+    fn a_failure_after_a_chunk_went_out_says_what_was_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.md");
+        std::fs::write(&path, notes_document(CHUNK + 1)).unwrap();
+        let found = Found::Document(Input::File { path, named: true });
+        let mut calls = 0;
+        let outcome = process(
+            found,
+            &WalkOptions::default(),
+            &ScanOptions::default(),
+            &mut |_| {
+                calls += 1;
+                assert!(calls < 2, "a failure after the first chunk");
+            },
+        );
+        assert!(outcome.scanned.is_none());
+        assert_eq!(outcome.warnings.len(), 1);
+        assert!(
+            outcome.warnings[0]
+                .message
+                .contains(&format!("only its first {CHUNK} citations are listed")),
+            "{}",
+            outcome.warnings[0].message
+        );
     }
 
     #[test]
