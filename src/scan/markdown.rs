@@ -859,8 +859,8 @@ impl<'a> Scanner<'a> {
     fn finish(mut self) -> Extraction {
         self.attach_references();
         // Not collected in place: that would keep the notes' larger buffer,
-        // grown by doubling, through the whole assembly (8 MB more at
-        // 200,000 notes).
+        // grown by doubling, through the whole assembly (heaptrack: 24 MB
+        // at 200,000 notes, against 16 MB for the footnotes themselves).
         let mut footnotes = Vec::with_capacity(self.notes.len());
         footnotes.extend(self.notes.into_iter().map(|mut n| {
             finish(&mut n.text);

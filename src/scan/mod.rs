@@ -491,7 +491,7 @@ pub fn assemble_each(
             repeats,
         }));
     }
-    let mut repeated = RepeatedNotes::plan(&footnotes, starts, &extraction.links);
+    let mut repeated = RepeatedNotes::plan(&footnotes, &starts, &extraction.links);
     for link in extraction.links {
         if link.footnote.is_none() && options.scope != ScopeFilter::All {
             continue;
@@ -557,19 +557,17 @@ pub fn assemble_each(
 /// stand before it. Linear in notes and citations: searching and splicing
 /// per note took 24 s for 80,000 notes, half of them "Ibid.".
 struct RepeatedNotes {
-    /// (repeating note, the note it names, the note whose citations it
-    /// gets), in document order; a note may repeat one that itself
-    /// repeats ("supra note 8", 8 being "Ibid."), and then gets the
-    /// citations that one got, named after it.
-    plans: std::collections::VecDeque<(usize, usize, usize)>,
+    /// (repeating note, where its definition starts, the note it names,
+    /// the note whose citations it gets), in document order; a note may
+    /// repeat one that itself repeats ("supra note 8", 8 being "Ibid."),
+    /// and then gets the citations that one got, named after it.
+    plans: std::collections::VecDeque<(usize, usize, usize, usize)>,
     /// The citations so far of each note some plan takes them from.
     kept: HashMap<usize, Vec<Citation>>,
-    /// Where each note's definition starts.
-    starts: Vec<usize>,
 }
 
 impl RepeatedNotes {
-    fn plan(footnotes: &[Arc<Footnote>], starts: Vec<usize>, links: &[FoundLink]) -> Self {
+    fn plan(footnotes: &[Arc<Footnote>], starts: &[usize], links: &[FoundLink]) -> Self {
         let mut plans = std::collections::VecDeque::new();
         let mut kept = HashMap::new();
         if footnotes.iter().any(|note| note.repeats.is_some()) {
@@ -594,18 +592,14 @@ impl RepeatedNotes {
                     };
                     if let Some(root) = root {
                         root_of.insert(j, root);
-                        plans.push_back((j, original, root));
+                        plans.push_back((j, starts[j], original, root));
                         kept.insert(root, Vec::new());
                     }
                 }
                 latest.insert(note.label.as_str(), j);
             }
         }
-        RepeatedNotes {
-            plans,
-            kept,
-            starts,
-        }
+        RepeatedNotes { plans, kept }
     }
 
     /// Keeps a copy of a citation of note `note` if a later note repeats it.
@@ -624,8 +618,7 @@ impl RepeatedNotes {
         index: &lines::LineIndex<'_>,
         sink: &mut dyn FnMut(Citation),
     ) {
-        while let Some(&(j, original, root)) = self.plans.front() {
-            let start = self.starts[j];
+        while let Some(&(j, start, original, root)) = self.plans.front() {
             if start >= offset {
                 break;
             }
