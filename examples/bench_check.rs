@@ -17,6 +17,11 @@
 //! as one folder: a corpus rather than one huge file, to see what memory
 //! grows with.
 //!
+//! `--page-kb K` answers each GET with an HTML page of about K KiB (a
+//! title, headings and paragraphs of prose with ids) instead of a one-line
+//! page: real pages are tens of KiB, and the content checks read up to
+//! 64 KiB of each, so this shows what reading them costs.
+//!
 //! `--floor` also runs a bare client on the same URLs: this example
 //! re-executed as a child that only sends one GET per URL with reqwest, the
 //! same pool settings and the same global and per-host limits, and reads the
@@ -43,6 +48,8 @@ struct Args {
     per_host: usize,
     /// Documents the notes are spread over.
     documents: usize,
+    /// Size of the page each GET gets, in KiB (0: a one-line page).
+    page_kb: usize,
     lychee: bool,
     /// Also measure the bare reqwest client (`--floor`).
     floor: bool,
@@ -59,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
         global: 128,
         per_host: 10,
         documents: 1,
+        page_kb: 0,
         lychee: true,
         floor: false,
         extra: Vec::new(),
@@ -88,14 +96,15 @@ fn parse_args() -> Result<Args, String> {
             "--global" => args.global = number.max(1) as usize,
             "--per-host" => args.per_host = number.max(1) as usize,
             "--documents" => args.documents = number.max(1) as usize,
+            "--page-kb" => args.page_kb = number.min(1024) as usize,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     Ok(args)
 }
 
-/// A minimal keep-alive HTTP/1.1 server: every request is answered 200 after
-/// `latency`. Requests are counted so the run can be verified.
+/// A minimal keep-alive HTTP/1.1 server: every cited path is answered 200
+/// after `latency`, any other path 404. Requests are counted so the run can be verified.
 /// What the server saw: requests answered, and when the first request
 /// arrived and the last answer left (µs since `base`), to tell the time
 /// spent on the network from linkrot's start-up and report writing.
@@ -186,15 +195,29 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
             }
         };
         let head = buf.starts_with(b"HEAD ");
+        // Cited paths are /doc/N; anything else (the soft-404 probe's
+        // random path) gets an honest 404, as from most real sites.
+        let cited = buf
+            .split(|&b| b == b' ')
+            .nth(1)
+            .and_then(|path| path.strip_prefix(b"/doc/"))
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
         buf.drain(..end);
         served
             .first_us
             .fetch_min(served.now_us(), Ordering::Relaxed);
         tokio::time::sleep(latency).await;
         served.count.fetch_add(1, Ordering::Relaxed);
-        let body = "<html><title>ok</title></html>";
+        let (status, body) = if cited {
+            let page = PAGE
+                .get()
+                .map_or("<html><title>ok</title></html>", String::as_str);
+            ("200 OK", page)
+        } else {
+            ("404 Not Found", "<html><title>Not found</title></html>")
+        };
         let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{}",
+            "HTTP/1.1 {status}\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{}",
             body.len(),
             if head { "" } else { body }
         );
@@ -203,6 +226,78 @@ async fn serve(mut stream: tokio::net::TcpStream, latency: Duration, served: Arc
         }
         served.last_us.fetch_max(served.now_us(), Ordering::Relaxed);
     }
+}
+
+/// The page of `--page-kb`, made once.
+static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// An HTML page of about `kb` KiB: paragraphs of varied prose with ids, as
+/// a report's page would have, so the shingles and anchors are realistic.
+fn page_of(kb: usize) -> String {
+    const WORDS: &[&str] = &[
+        "report",
+        "council",
+        "rights",
+        "the",
+        "of",
+        "and",
+        "members",
+        "annual",
+        "session",
+        "resolution",
+        "human",
+        "general",
+        "assembly",
+        "states",
+        "in",
+        "to",
+        "a",
+        "on",
+        "development",
+        "security",
+        "meeting",
+        "committee",
+        "2023",
+        "paragraph",
+        "agenda",
+        "item",
+        "document",
+        "secretary",
+        "operations",
+        "programme",
+        "budget",
+        "review",
+    ];
+    let mut page = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Annual report \
+         of the council</title><style>body { font: 16px serif }</style></head><body><nav>\
+         <a href=\"/\">Home</a> <a href=\"/about\">About</a></nav><main><h1 id=\"top\">Annual \
+         report</h1>",
+    );
+    let mut seed = 0x2545_f491_u64;
+    let mut paragraph = 0;
+    while page.len() < kb * 1024 {
+        paragraph += 1;
+        if paragraph % 10 == 0 {
+            page.push_str(&format!(
+                "<h2 id=\"section-{paragraph}\">Section {paragraph}</h2>"
+            ));
+        }
+        page.push_str(&format!("<p id=\"p{paragraph}\">"));
+        for i in 0..60 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let word = WORDS[(seed >> 33) as usize % WORDS.len()];
+            if i == 17 {
+                page.push_str(&format!("<a href=\"/doc/{paragraph}\">{word}</a> "));
+            } else {
+                page.push_str(word);
+                page.push(' ');
+            }
+        }
+        page.push_str("&amp; more.</p>\n");
+    }
+    page.push_str("</main><footer>Copyright</footer></body></html>");
+    page
 }
 
 /// The bare client of `--floor`, run as a child: `--bare-client FILE GLOBAL
@@ -283,6 +378,9 @@ fn main() {
         }
     };
     let served = Arc::new(Served::new());
+    if args.page_kb > 0 {
+        let _ = PAGE.set(page_of(args.page_kb));
+    }
     let addrs = start_server(args.hosts, args.latency, served.clone());
 
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -333,6 +431,9 @@ fn main() {
         args.per_host,
         bound
     );
+    if let Some(page) = PAGE.get() {
+        println!("each GET is answered with a {} byte HTML page", page.len());
+    }
 
     let binary = support::release_binary().expect("build the release binary");
     let before = served.count.load(Ordering::Relaxed);
