@@ -18,7 +18,7 @@ use encoding_rs::Encoding;
 use lol_html::html_content::{Element, TextChunk, TextType};
 use lol_html::{AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, Selector, Settings};
 
-use super::similarity::{Fingerprint, Sketch, shingles, words};
+use super::similarity::{Fingerprint, Sketch, Words, word_count, words};
 
 /// Headings kept for the not-found check: the first few are the page's own.
 const MAX_HEADINGS: usize = 4;
@@ -62,7 +62,7 @@ impl PageContent {
                 let (text, _, _) = declared.unwrap_or(encoding_rs::UTF_8).decode(body);
                 let text = collapse(&text);
                 Some(PageContent {
-                    word_count: words(&text).len(),
+                    word_count: word_count(&text),
                     text,
                     ..PageContent::default()
                 })
@@ -86,18 +86,14 @@ impl PageContent {
 
     /// SimHash of the visible text; `None` when it has no words.
     pub fn fingerprint(&self) -> Option<Fingerprint> {
-        Fingerprint::of_shingles(&shingles(&self.words()))
+        Fingerprint::of_shingles(&Words::of(&self.text).shingles())
     }
 
     /// Fingerprint and sketch of the text without the given words (the
     /// request path's own words, which not-found pages often echo).
     pub fn comparable(&self, ignore: &HashSet<String>) -> (Option<Fingerprint>, Sketch, usize) {
-        let words: Vec<String> = self
-            .words()
-            .into_iter()
-            .filter(|w| !ignore.contains(w))
-            .collect();
-        let sh = shingles(&words);
+        let words = Words::of(&self.text).without(ignore);
+        let sh = words.shingles();
         (
             Fingerprint::of_shingles(&sh),
             Sketch::of_shingles(&sh),
@@ -209,7 +205,7 @@ fn parse_html(body: &[u8], declared: Option<&'static Encoding>) -> PageContent {
     finish_title_and_heading(&mut collector);
     let mut page = collector.page;
     page.text = collapse(&page.text);
-    page.word_count = words(&page.text).len();
+    page.word_count = word_count(&page.text);
     page.is_html = true;
     page
 }
@@ -283,7 +279,40 @@ fn finish_title_and_heading(s: &mut Collector) {
 
 /// Collapses runs of whitespace into single spaces and trims.
 pub fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Byte by byte, with `char::is_whitespace` only for non-ASCII: pages
+    // are mostly ASCII, and this runs on every page read.
+    let bytes = text.as_bytes();
+    let mut collapsed = String::with_capacity(text.len());
+    let mut word: Option<usize> = None;
+    let push = |collapsed: &mut String, piece: &str| {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(piece);
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let (space, len) = match bytes[i] {
+            // Rust's whitespace among ASCII: space, and tab to carriage return.
+            b @ 0..0x80 => (matches!(b, b' ' | b'\t'..=b'\r'), 1),
+            _ => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                (c.is_whitespace(), c.len_utf8())
+            }
+        };
+        if space {
+            if let Some(start) = word.take() {
+                push(&mut collapsed, &text[start..i]);
+            }
+        } else if word.is_none() {
+            word = Some(i);
+        }
+        i += len;
+    }
+    if let Some(start) = word {
+        push(&mut collapsed, &text[start..]);
+    }
+    collapsed
 }
 
 #[cfg(test)]
@@ -317,6 +346,21 @@ mod tests {
             assert!(page.anchors.contains(a), "{a}");
         }
         assert!(page.is_html);
+    }
+
+    #[test]
+    fn collapse_matches_split_whitespace() {
+        for text in [
+            "",
+            "   ",
+            "one",
+            "  a  b\tc\nd\u{b}e\u{c}f\r\ng  ",
+            "nbsp\u{a0}and\u{2003}em space\u{3000}ideographic\u{85}next line",
+            "é à\u{200b}zero-width (not space) 页 面",
+        ] {
+            let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse(text), expected, "{text:?}");
+        }
     }
 
     #[test]
