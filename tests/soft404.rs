@@ -513,3 +513,40 @@ async fn precision_no_soft_404_among_honest_varied_pages() {
     assert!(flagged.is_empty(), "{flagged:?}");
     assert_eq!(results.len(), 80);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_waiting_to_be_judged_are_bounded_by_the_global_limit() {
+    // Pages over 8 KiB are judged on the blocking pool, one per core, and
+    // the loopback server hands them out faster than that: without a bound
+    // the pages read and waiting grew with the number of URLs.
+    let page = site_page("Annual report", &prose(3000, 9));
+    assert!(page.len() > 16 * 1024);
+    let server = TestServer::start(Routes::new().fallback(move |req| {
+        let cited = req.path.strip_prefix("/doc/");
+        // The probe's random letters get the honest 404.
+        if cited.is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+            Reply::html(&page)
+        } else {
+            Reply::status(404)
+        }
+    }));
+    let urls: Vec<String> = (0..300).map(|i| server.url(&format!("/doc/{i}"))).collect();
+    let checker = Checker::new(CheckOptions {
+        max_concurrency: 4,
+        host_concurrency: 4,
+        ..fast()
+    })
+    .unwrap()
+    .with_content_checks(ContentChecks::new(ContentOptions::default()));
+    let results = checker.check_all(&urls).await;
+    assert!(
+        results.iter().all(|r| r.verdict == Verdict::Ok),
+        "{:?}",
+        results.iter().map(summary).find(|s| s.0 != Verdict::Ok)
+    );
+    let peak = checker.content_checks().unwrap().peak_pages_held();
+    assert!(
+        (1..=8).contains(&peak),
+        "{peak} pages held at once: the bound is twice the global limit of 4"
+    );
+}

@@ -9,12 +9,15 @@
 //! those that ask while it is in flight. Bodies are read up to the prefix
 //! limit, never whole. Parsing a 64 KiB prefix and fingerprinting its text
 //! is CPU work (milliseconds; see `check::content::tests::bench_parse`), so
-//! it runs on the blocking pool, never on the runtime's workers; only pages
-//! under 8 KiB, parsed in microseconds, are judged in place.
+//! it runs on the blocking pool, never on the runtime's workers, one page
+//! per core at a time; only pages under 8 KiB, parsed in microseconds, are
+//! judged in place.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::header::HeaderMap;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::assess::{Assessment, ContentOptions, Observed, probe_outcome};
@@ -27,7 +30,7 @@ const INLINE_PARSE_LIMIT: usize = 8 * 1024;
 
 /// What the content checks of one run know besides the answers: options,
 /// the fragments citations point to and the fingerprints seen before.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ContentChecks {
     /// Which checks run.
     pub options: ContentOptions,
@@ -38,6 +41,38 @@ pub struct ContentChecks {
     pub previous: HashMap<String, Fingerprint>,
     /// Probe answers of this run.
     probes: ProbeCache,
+    /// One permit per core: pages judged on the blocking pool at once. The
+    /// pool would start a thread per waiting page (up to 512), each
+    /// fighting for the same cores.
+    judges: Semaphore,
+    /// Pages read and not yet judged, now and at most.
+    held: AtomicUsize,
+    peak_held: AtomicUsize,
+}
+
+impl Default for ContentChecks {
+    fn default() -> ContentChecks {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        ContentChecks {
+            options: ContentOptions::default(),
+            fragments: HashMap::new(),
+            previous: HashMap::new(),
+            probes: ProbeCache::default(),
+            judges: Semaphore::new(cores),
+            held: AtomicUsize::new(0),
+            peak_held: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counts a page as held from its arrival in [`ContentChecks::inspect`]
+/// until it is judged.
+struct Held<'a>(&'a AtomicUsize);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl ContentChecks {
@@ -52,6 +87,12 @@ impl ContentChecks {
     /// Directories probed so far this run.
     pub fn probes_sent(&self) -> usize {
         self.probes.len()
+    }
+
+    /// The most pages read and waiting for (or under) judgment at once this
+    /// run: what the content checks' memory follows.
+    pub fn peak_pages_held(&self) -> usize {
+        self.peak_held.load(Ordering::Relaxed)
     }
 
     /// Judges `result` (the check of `url`) from its final answer's
@@ -72,6 +113,9 @@ impl ContentChecks {
         let Some(body) = result.body_prefix.clone() else {
             return;
         };
+        let now = self.held.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_held.fetch_max(now, Ordering::Relaxed);
+        let _held = Held(&self.held);
         let limit = checker.fetcher().settings().body_limit;
         let key = url.as_str();
         let fragments = self.fragments.get(key).cloned().unwrap_or_default();
@@ -91,6 +135,7 @@ impl ContentChecks {
             // thread and wake this one again.
             Ok(judge(result, headers))
         } else {
+            let _judge = self.judges.acquire().await;
             let (judged, headers) = (result.clone(), headers.clone());
             tokio::task::spawn_blocking(move || judge(&judged, &headers)).await
         };
@@ -107,6 +152,7 @@ impl ContentChecks {
                         FetchEnd::Answer(status) => Some(status),
                         FetchEnd::Failed(_) => None,
                     };
+                    let _judge = self.judges.acquire().await;
                     tokio::task::spawn_blocking(move || {
                         let body = fetched.body_prefix.clone().unwrap_or_default();
                         let observed = Observed {
@@ -120,7 +166,16 @@ impl ContentChecks {
                     .unwrap_or(ProbeOutcome::Inconclusive)
                 })
                 .await;
-            assessment = assessment.with_probe(&outcome);
+            assessment = if small || !assessment.compares_with(&outcome) {
+                assessment.with_probe(&outcome)
+            } else {
+                let _judge = self.judges.acquire().await;
+                match tokio::task::spawn_blocking(move || assessment.with_probe(&outcome)).await {
+                    Ok(assessment) => assessment,
+                    // As above: the status-code verdict stands.
+                    Err(_) => return,
+                }
+            };
         }
         assessment.apply(result);
     }
