@@ -51,37 +51,24 @@ impl Words {
         let mut start = 0;
         let mut in_digits = false;
         for c in text.chars() {
-            if c.is_ascii() {
-                // Most text is ASCII: `char::to_lowercase` and the Unicode
-                // tables are for the rest. Same words either way.
-                if c.is_ascii_digit() {
-                    if !in_digits {
-                        words.joined.push('0');
-                        in_digits = true;
-                    }
-                } else if c.is_ascii_alphabetic() {
-                    in_digits = false;
-                    words.joined.push(c.to_ascii_lowercase());
-                } else if c != '\'' {
-                    in_digits = false;
-                    words.end_word(&mut start);
-                }
-            } else if is_cjk(c) {
-                words.end_word(&mut start);
+            let class = class_of(c);
+            if class != Class::Digit && class != Class::Inside {
                 in_digits = false;
-                words.joined.push(c);
-                words.end_word(&mut start);
-            } else if c.is_numeric() {
-                if !in_digits {
+            }
+            match class {
+                Class::Digit if !in_digits => {
                     words.joined.push('0');
                     in_digits = true;
                 }
-            } else if c.is_alphanumeric() {
-                in_digits = false;
-                words.joined.extend(c.to_lowercase());
-            } else if !is_inside_word(c) {
-                in_digits = false;
-                words.end_word(&mut start);
+                Class::Digit | Class::Inside => {}
+                Class::Letter if c.is_ascii() => words.joined.push(c.to_ascii_lowercase()),
+                Class::Letter => words.joined.extend(c.to_lowercase()),
+                Class::Cjk => {
+                    words.end_word(&mut start);
+                    words.joined.push(c);
+                    words.end_word(&mut start);
+                }
+                Class::Separator => words.end_word(&mut start),
             }
         }
         words.end_word(&mut start);
@@ -146,39 +133,60 @@ impl Words {
     }
 }
 
-/// Apostrophes, combining accents and soft hyphens sit inside words.
-fn is_inside_word(c: char) -> bool {
-    matches!(c, '\u{2019}' | '\'' | '\u{0301}' | '\u{00AD}')
+/// What a character is to the word splitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// A digit: a run of them is one `0`.
+    Digit,
+    /// A letter, lowercased.
+    Letter,
+    /// A CJK character: a word of its own.
+    Cjk,
+    /// Apostrophes, combining accents and soft hyphens sit inside words.
+    Inside,
+    /// Anything else ends a word.
+    Separator,
+}
+
+fn class_of(c: char) -> Class {
+    if c.is_ascii() {
+        // Most text is ASCII: the Unicode tables are for the rest.
+        return match c {
+            '0'..='9' => Class::Digit,
+            'a'..='z' | 'A'..='Z' => Class::Letter,
+            '\'' => Class::Inside,
+            _ => Class::Separator,
+        };
+    }
+    if is_cjk(c) {
+        Class::Cjk
+    } else if c.is_numeric() {
+        Class::Digit
+    } else if c.is_alphanumeric() {
+        Class::Letter
+    } else if matches!(c, '\u{2019}' | '\u{0301}' | '\u{00AD}') {
+        Class::Inside
+    } else {
+        Class::Separator
+    }
 }
 
 /// The number of [`words`] in `text`, without making them: every page's
 /// word count is needed, its words only when it is compared.
 pub fn word_count(text: &str) -> usize {
-    let bytes = text.as_bytes();
     let (mut count, mut in_word) = (0, false);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            if b.is_ascii_alphanumeric() {
-                in_word = true;
-            } else if b != b'\'' {
+    for c in text.chars() {
+        match class_of(c) {
+            Class::Digit | Class::Letter => in_word = true,
+            Class::Inside => {}
+            Class::Cjk => {
+                count += usize::from(in_word) + 1;
+                in_word = false;
+            }
+            Class::Separator => {
                 count += usize::from(in_word);
                 in_word = false;
             }
-            i += 1;
-            continue;
-        }
-        let c = text[i..].chars().next().unwrap_or_default();
-        i += c.len_utf8();
-        if is_cjk(c) {
-            count += usize::from(in_word) + 1;
-            in_word = false;
-        } else if c.is_alphanumeric() {
-            in_word = true;
-        } else if !is_inside_word(c) {
-            count += usize::from(in_word);
-            in_word = false;
         }
     }
     count + usize::from(in_word)
