@@ -126,15 +126,19 @@ struct Collector {
     /// Text of the current `<title>` or `<h1>`, pending its end.
     title: Option<String>,
     heading: Option<String>,
+    /// Depth inside `<title>` and `<h1>` elements: their text is read by
+    /// the one text handler instead of handlers of their own, each a
+    /// selector matched against every element and every chunk of text.
+    in_title: usize,
+    in_heading: usize,
     /// Raw text of the current text node (entities decoded once it ends).
     pending: String,
 }
 
-/// The selectors every page is read with (`*`, `title`, `h1`), parsed once:
-/// parsing them again for every page was a quarter of the time spent
-/// reading a small one.
-static SELECTORS: LazyLock<[Selector; 3]> =
-    LazyLock::new(|| ["*", "title", "h1"].map(|s| s.parse().expect("a valid selector")));
+/// The selector every page is read with (`*`), parsed once: parsing the
+/// selectors again for every page was a quarter of the time spent reading a
+/// small one.
+static EVERY_ELEMENT: LazyLock<Selector> = LazyLock::new(|| "*".parse().expect("a valid selector"));
 
 fn parse_html(body: &[u8], declared: Option<&'static Encoding>) -> PageContent {
     let (bom, body) = match Encoding::for_bom(body) {
@@ -155,38 +159,20 @@ fn parse_html(body: &[u8], declared: Option<&'static Encoding>) -> PageContent {
     };
     let state = Rc::new(RefCell::new(Collector::default()));
     let settings = {
-        let (s1, s2, s3, s4) = (state.clone(), state.clone(), state.clone(), state.clone());
+        let (s1, s2) = (state.clone(), state.clone());
         let settings = Settings::new()
             .with_strict(false)
             // A charset in the header or BOM wins over <meta charset>.
             .with_adjust_charset_on_meta_tag(encoding.is_none())
             .append_element_content_handler((
-                Cow::Borrowed(&SELECTORS[0]),
+                Cow::Borrowed(&*EVERY_ELEMENT),
                 ElementContentHandlers::default().element(move |el: &mut Element| {
                     on_element(&s1, el);
                     Ok(())
                 }),
             ))
-            .append_element_content_handler((
-                Cow::Borrowed(&SELECTORS[1]),
-                ElementContentHandlers::default().text(move |t: &mut TextChunk| {
-                    let mut s = s2.borrow_mut();
-                    s.title.get_or_insert_with(String::new).push_str(t.as_str());
-                    Ok(())
-                }),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&SELECTORS[2]),
-                ElementContentHandlers::default().text(move |t: &mut TextChunk| {
-                    let mut s = s3.borrow_mut();
-                    s.heading
-                        .get_or_insert_with(String::new)
-                        .push_str(t.as_str());
-                    Ok(())
-                }),
-            ))
             .append_document_content_handler(lol_html::doc_text!(move |t: &mut TextChunk| {
-                on_text(&s4, t);
+                on_text(&s2, t);
                 Ok(())
             }));
         match encoding.and_then(AsciiCompatibleEncoding::new) {
@@ -230,9 +216,21 @@ fn on_element(state: &Rc<RefCell<Collector>>, el: &mut Element) {
     if (tag == "title" || tag == "h1")
         && let Some(handlers) = el.end_tag_handlers()
     {
+        let title = tag == "title";
+        if title {
+            s.in_title += 1;
+        } else {
+            s.in_heading += 1;
+        }
         let state = state.clone();
         handlers.push(Box::new(move |_end| {
-            finish_title_and_heading(&mut state.borrow_mut());
+            let mut s = state.borrow_mut();
+            if title {
+                s.in_title = s.in_title.saturating_sub(1);
+            } else {
+                s.in_heading = s.in_heading.saturating_sub(1);
+            }
+            finish_title_and_heading(&mut s);
             Ok(())
         }));
     }
@@ -251,6 +249,14 @@ fn on_element(state: &Rc<RefCell<Collector>>, el: &mut Element) {
 
 fn on_text(state: &Rc<RefCell<Collector>>, t: &TextChunk) {
     let mut s = state.borrow_mut();
+    if s.in_title > 0 {
+        s.title.get_or_insert_with(String::new).push_str(t.as_str());
+    }
+    if s.in_heading > 0 {
+        s.heading
+            .get_or_insert_with(String::new)
+            .push_str(t.as_str());
+    }
     if s.skip == 0 && matches!(t.text_type(), TextType::Data) {
         s.pending.push_str(t.as_str());
     }

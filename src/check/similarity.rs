@@ -174,8 +174,17 @@ fn class_of(c: char) -> Class {
 /// The number of [`words`] in `text`, without making them: every page's
 /// word count is needed, its words only when it is compared.
 pub fn word_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
     let (mut count, mut in_word) = (0, false);
-    for c in text.chars() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII byte by byte: decoding it as UTF-8 was a fifth of the
+        // time spent parsing a page.
+        let c = match bytes[i] {
+            b @ 0..0x80 => char::from(b),
+            _ => text[i..].chars().next().unwrap_or_default(),
+        };
+        i += c.len_utf8();
         match class_of(c) {
             Class::Digit | Class::Letter => in_word = true,
             Class::Inside => {}
