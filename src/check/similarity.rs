@@ -148,6 +148,10 @@ enum Class {
     Separator,
 }
 
+// Called for every character of every page: left to itself, the compiler
+// made it a call, and the bench page's fingerprint took 216-223 us instead
+// of 155-159 us, its parse 330-337 us instead of 270-281 us.
+#[inline(always)]
 fn class_of(c: char) -> Class {
     if c.is_ascii() {
         // Most text is ASCII: the Unicode tables are for the rest.
