@@ -89,8 +89,9 @@ impl Checker {
         // Twice the global limit: judging that keeps up never holds the
         // network back, judging that falls behind does. Host workers
         // waiting for a busy host or its pacing hold permits too, hence
-        // the second half. (At once the global limit: 103 MiB instead of
-        // 172 MiB for bench_check --page-kb 32 at 20,000 URLs, same wall.)
+        // the second half. (Permits equal to the global limit peaked at
+        // 103 MiB instead of 172 MiB in bench_check --page-kb 32 at 20,000
+        // URLs, in the same wall time.)
         self.bodies = content.options.enabled.then(|| {
             Arc::new(Semaphore::new(
                 self.options.max_concurrency.max(1).saturating_mul(2),

@@ -89,6 +89,16 @@ impl ContentChecks {
         self.probes.len()
     }
 
+    /// Runs CPU work on the blocking pool, one page per core at a time;
+    /// `None` if it panicked.
+    async fn on_a_core<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _core = self.judges.acquire().await;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
+
     /// The most pages read and waiting for (or under) judgment at once this
     /// run: what the content checks' memory follows.
     pub fn peak_pages_held(&self) -> usize {
@@ -133,14 +143,13 @@ impl ContentChecks {
         let assessed = if small {
             // Small pages cost less to parse here than to hand to another
             // thread and wake this one again.
-            Ok(judge(result, headers))
+            Some(judge(result, headers))
         } else {
-            let _judge = self.judges.acquire().await;
             let (judged, headers) = (result.clone(), headers.clone());
-            tokio::task::spawn_blocking(move || judge(&judged, &headers)).await
+            self.on_a_core(move || judge(&judged, &headers)).await
         };
         // The closure does not panic; if it did, the status-code verdict stands.
-        let Ok(mut assessment) = assessed else {
+        let Some(mut assessment) = assessed else {
             return;
         };
         if let Some((probe_key, probe_url)) = assessment.probe_target().cloned() {
@@ -152,8 +161,7 @@ impl ContentChecks {
                         FetchEnd::Answer(status) => Some(status),
                         FetchEnd::Failed(_) => None,
                     };
-                    let _judge = self.judges.acquire().await;
-                    tokio::task::spawn_blocking(move || {
+                    self.on_a_core(move || {
                         let body = fetched.body_prefix.clone().unwrap_or_default();
                         let observed = Observed {
                             headers: &fetched.headers,
@@ -169,11 +177,13 @@ impl ContentChecks {
             assessment = if small || !assessment.compares_with(&outcome) {
                 assessment.with_probe(&outcome)
             } else {
-                let _judge = self.judges.acquire().await;
-                match tokio::task::spawn_blocking(move || assessment.with_probe(&outcome)).await {
-                    Ok(assessment) => assessment,
-                    // As above: the status-code verdict stands.
-                    Err(_) => return,
+                // As above: if it panicked, the status-code verdict stands.
+                match self
+                    .on_a_core(move || assessment.with_probe(&outcome))
+                    .await
+                {
+                    Some(assessment) => assessment,
+                    None => return,
                 }
             };
         }

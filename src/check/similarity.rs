@@ -101,21 +101,25 @@ impl Words {
 
     /// The same words without those in `ignore`.
     pub fn without(&self, ignore: &HashSet<String>) -> Words {
-        let mut kept = Words {
-            joined: String::with_capacity(self.joined.len()),
-            spans: Vec::with_capacity(self.spans.len()),
-        };
-        for word in self.iter().filter(|w| !ignore.contains(*w)) {
-            let start = kept.joined.len();
-            kept.joined.push_str(word);
-            kept.spans.push((start, kept.joined.len()));
-            kept.joined.push('\u{1f}');
-        }
-        kept
+        Words::joining(self.iter().filter(|w| !ignore.contains(*w)))
     }
 
-    /// The distinct hashes of the word 3-shingles, sorted: the same as
-    /// [`shingles`] of these words.
+    /// Words already normalized, joined as [`Words::of`] joins them.
+    fn joining<'w>(words: impl Iterator<Item = &'w str>) -> Words {
+        let mut joined = Words::default();
+        for word in words {
+            let start = joined.joined.len();
+            joined.joined.push_str(word);
+            joined.spans.push((start, joined.joined.len()));
+            joined.joined.push('\u{1f}');
+        }
+        joined
+    }
+
+    /// The distinct xxh3 hashes of the word 3-shingles (each the words
+    /// joined by U+001F, which cannot occur inside a word, so ("ab","c")
+    /// and ("a","bc") differ), sorted. One or two words are one shingle;
+    /// no words, none.
     pub fn shingles(&self) -> Vec<u64> {
         let hash = |first: usize, last: usize| {
             xxh3_64(&self.joined.as_bytes()[self.spans[first].0..self.spans[last].1])
@@ -215,38 +219,10 @@ fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FFFF) // CJK Extensions B–F
 }
 
-/// The distinct xxh3 hashes of a text's word 3-shingles, sorted.
-///
-/// A text of one or two words is one shingle; an empty text has none.
+/// The distinct xxh3 hashes of the word 3-shingles of `words`, sorted
+/// (see [`Words::shingles`]).
 pub fn shingles(words: &[String]) -> Vec<u64> {
-    let mut joined = Vec::new();
-    let mut hashes: Vec<u64> = if words.is_empty() {
-        Vec::new()
-    } else if words.len() < SHINGLE {
-        vec![hash_words(words, &mut joined)]
-    } else {
-        words
-            .windows(SHINGLE)
-            .map(|w| hash_words(w, &mut joined))
-            .collect()
-    };
-    hashes.sort_unstable();
-    hashes.dedup();
-    hashes
-}
-
-/// The hash of the words joined by U+001F, which cannot occur inside a
-/// word, so ("ab","c") and ("a","bc") differ. `joined` is reused: a page
-/// has thousands of shingles.
-fn hash_words(words: &[String], joined: &mut Vec<u8>) -> u64 {
-    joined.clear();
-    for (i, word) in words.iter().enumerate() {
-        if i > 0 {
-            joined.push(0x1f);
-        }
-        joined.extend_from_slice(word.as_bytes());
-    }
-    xxh3_64(joined)
+    Words::joining(words.iter().map(String::as_str)).shingles()
 }
 
 /// `SPREAD[v]` has bit `i` of `v` as its byte `i`.
