@@ -307,7 +307,9 @@ fn bare_client(file: &str, global: usize, per_host: usize) {
     use tokio::sync::Semaphore;
     let text = std::fs::read_to_string(file).expect("read the URL list");
     let urls: Vec<String> = text.lines().map(str::to_string).collect();
+    // One worker, as `linkrot check` runs by default (`--threads 1`).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
@@ -482,6 +484,10 @@ fn main() {
         let list = dir.path().join("urls.txt");
         std::fs::write(&list, &url_list).expect("write the URL list");
         let before = served.count.load(Ordering::Relaxed);
+        let connections_before = served.connections.load(Ordering::Relaxed);
+        served
+            .peak_open
+            .store(served.open.load(Ordering::Relaxed), Ordering::Relaxed);
         // /proc/self/exe still runs this example if a rebuild replaced its file.
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg("--bare-client")
@@ -489,8 +495,12 @@ fn main() {
             .args([args.global.to_string(), args.per_host.to_string()]);
         let floor = support::measure(&mut cmd).expect("run the bare client");
         let requests = served.count.load(Ordering::Relaxed) - before;
+        let connections = served.connections.load(Ordering::Relaxed) - connections_before;
+        let peak_open = served.peak_open.load(Ordering::Relaxed);
         report("bare reqwest client (floor)", &args, bound, &floor);
-        println!("  server answered {requests} requests");
+        println!(
+            "  server answered {requests} requests on {connections} connections ({peak_open} open at most)"
+        );
         println!(
             "linkrot/floor: wall {:.2}x, CPU {:.2}x, peak RSS {:.2}x",
             ours.wall.as_secs_f64() / floor.wall.as_secs_f64(),
