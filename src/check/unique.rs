@@ -72,6 +72,16 @@ impl UniqueUrls {
         nth(&self.text, &self.ends, n as usize)
     }
 
+    /// The URL numbers in the order of their text, byte by byte (the order
+    /// of SQLite's BINARY collation): rows stored in this order go into the
+    /// history's B-trees at their ends, where a random order made SQLite
+    /// write pages out and read them back.
+    pub fn sorted(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.ends.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.get(a).cmp(self.get(b)));
+        order
+    }
+
     /// Every URL, in number order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.ends.len()).map(|n| nth(&self.text, &self.ends, n))
@@ -95,6 +105,7 @@ mod tests {
         assert_eq!(urls.insert("https://a.test/"), 0);
         assert_eq!(urls.insert("https://a.test"), 2);
         assert_eq!(urls.len(), 3);
+        assert_eq!(urls.sorted(), [2, 0, 1]);
         assert_eq!(urls.get(1), "https://b.test/x");
         assert_eq!(
             urls.iter().collect::<Vec<_>>(),

@@ -402,7 +402,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|(url, f)| (url, Fingerprint(f as u64)))
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
-    let mut recording = history.start_recording()?;
+    let mut recording = history.start_recording(&unique)?;
     let mut to_check: Vec<u32> = Vec::new();
     for (slot, url) in unique.iter().enumerate() {
         match cached.get(url) {

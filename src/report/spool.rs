@@ -70,6 +70,16 @@ impl RecordFile {
     /// Record `i`, read through `window`. Reads are positioned, so several
     /// readers can share the file (the CSV and the HTML page are written at
     /// the same time).
+    /// Record `i` by one read of just its bytes, into `scratch`: for reads
+    /// in an order of their own, where a window would be read for one
+    /// record each time.
+    fn read_one<T: DeserializeOwned>(&self, i: usize, scratch: &mut Vec<u8>) -> io::Result<T> {
+        let (start, len) = self.span(i);
+        scratch.resize(len, 0);
+        read_exact_at(self.writer.get_ref(), scratch, start)?;
+        decode(scratch)
+    }
+
     fn read<T: DeserializeOwned>(&self, i: usize, window: &mut Window) -> io::Result<T> {
         let (start, len) = self.span(i);
         let file = self.writer.get_ref();
@@ -185,6 +195,26 @@ impl<T: Serialize + DeserializeOwned> ByUrl<T> {
     /// The record of URL number `url`, if stored (and flushed).
     pub fn get(&self, url: u32) -> io::Result<Option<T>> {
         self.read(url, &mut Window::default())
+    }
+
+    /// Hands the record of each URL number in `order` to `each`, skipping
+    /// numbers without one; stops at the first error `each` returns.
+    pub fn drain_in<E: From<io::Error>>(
+        mut self,
+        order: &[u32],
+        mut each: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.flush()?;
+        let mut scratch = Vec::new();
+        for &url in order {
+            match self.record_of.get(url as usize) {
+                Some(&record) if record != u32::MAX => {
+                    each(self.records.read_one(record as usize, &mut scratch)?)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn read(&self, url: u32, window: &mut Window) -> io::Result<Option<T>> {
@@ -334,6 +364,48 @@ impl Rows for SpooledRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_drained_in_the_order_asked_for() {
+        let mut spool = ByUrl::<String>::new().unwrap();
+        // More than one read window of records, stored in another order.
+        for url in (0..20_000u32).rev().filter(|n| n % 3 != 0) {
+            spool.push(url, &format!("record {url}")).unwrap();
+        }
+        let order: Vec<u32> = (0..20_000u32).collect();
+        let mut seen = Vec::new();
+        spool
+            .drain_in(&order, |text| {
+                seen.push(text);
+                Ok::<(), io::Error>(())
+            })
+            .unwrap();
+        let expected: Vec<String> = (0..20_000u32)
+            .filter(|n| n % 3 != 0)
+            .map(|n| format!("record {n}"))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn draining_stops_at_the_first_error() {
+        let mut spool = ByUrl::<u32>::new().unwrap();
+        for url in 0..10u32 {
+            spool.push(url, &url).unwrap();
+        }
+        let mut seen = Vec::new();
+        let stopped = spool.drain_in(&[9, 8, 7, 6, 5], |n| {
+            seen.push(n);
+            if n == 7 {
+                Err(io::Error::other("stop"))
+            } else {
+                Ok(())
+            }
+        });
+        assert!(stopped.is_err());
+        assert_eq!(seen, [9, 8, 7]);
+    }
+
     use crate::check::Verdict;
     use crate::history::{Change, State};
     use crate::report::test_rows::{row, tracked};
