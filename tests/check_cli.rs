@@ -515,9 +515,10 @@ fn linkrot_log_reports_the_phases_of_a_run() {
         "scanned",
         "history read",
         "checked",
-        "history recorded",
+        "standings ready",
         "CSV written",
         "HTML written",
+        "history committed",
         "done",
     ] {
         assert!(stderr.contains(phase), "no {phase:?} in {stderr}");
@@ -530,7 +531,7 @@ fn linkrot_log_reports_the_phases_of_a_run() {
         .env_remove("LINKROT_LOG")
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("history recorded"));
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("standings ready"));
 }
 
 /// Thousands of rows wait on disk between the checks and the reports and

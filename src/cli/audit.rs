@@ -514,18 +514,18 @@ enum Answer {
     None,
 }
 
-/// Why storing the queued rows stopped.
+/// Why storing the rows kept on disk stopped.
 #[derive(Debug)]
 enum StoreError {
-    /// The queue's temporary file could not be read.
-    Queue(std::io::Error),
+    /// Their temporary file could not be read.
+    Spool(std::io::Error),
     /// The history file refused a row.
     History(history::HistoryError),
 }
 
 impl From<std::io::Error> for StoreError {
     fn from(err: std::io::Error) -> StoreError {
-        StoreError::Queue(err)
+        StoreError::Spool(err)
     }
 }
 
@@ -539,7 +539,7 @@ impl StoreError {
     fn into_history(self, path: PathBuf) -> history::HistoryError {
         match self {
             StoreError::History(err) => err,
-            StoreError::Queue(error) => history::HistoryError::Io { path, error },
+            StoreError::Spool(error) => history::HistoryError::Io { path, error },
         }
     }
 }

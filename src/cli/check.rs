@@ -480,7 +480,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(teardown) = teardown {
         let _ = teardown.join();
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "history recorded");
+    tracing::debug!(elapsed = ?started.elapsed(), "standings ready");
 
     let spooled = spool.finish(tracked).context(SPOOL_ERROR)?;
     // Preservation and the formats that group or list every row at once
@@ -611,8 +611,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         csv.join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the CSV writer stopped unexpectedly")))
     })?;
-    // The history committed while the reports were written.
+    // The history stored its rows and committed while the reports were
+    // written.
     history.settle()?;
+    tracing::debug!(elapsed = ?started.elapsed(), "history committed");
     if let Some(path) = &args.json {
         report::write_json_file(path, rows)
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -1029,21 +1029,19 @@ mod tests {
         assert!(diff.gone.is_empty());
     }
 
+    fn count(h: &History, table: &str) -> i64 {
+        h.conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn assessing_reads_only_and_storing_keeps_what_it_gave() {
         let dir = tempfile::tempdir().unwrap();
         let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
         let down = result("https://a.test/down", Verdict::ServerError, Some(503));
         let policy = Policy::default();
-        let rows = |h: &History| -> i64 {
-            h.conn
-                .query_row(
-                    "SELECT (SELECT COUNT(*) FROM checks) + (SELECT COUNT(*) FROM urls)",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap()
-        };
+        let rows = |h: &History| count(h, "checks") + count(h, "urls");
         let first = history.record_run(0, 0, &[observe(&down, 0)], &policy);
         assert_eq!(first.unwrap().tracked.len(), 1);
         let run = history.begin_run(2 * policy::DAY_MS).unwrap();
@@ -1069,11 +1067,6 @@ mod tests {
         let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
         let up = result("https://a.test/up", Verdict::Ok, Some(200));
         let policy = Policy::default();
-        let count = |h: &History, table: &str| -> i64 {
-            h.conn
-                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-                .unwrap()
-        };
         // Abandoned half-way: no run, no check, no URL standing.
         let run = history.begin_run(0).unwrap();
         history

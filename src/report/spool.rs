@@ -1,6 +1,7 @@
 //! A run's rows on disk: citations as the scan finds them, results as the
-//! checks finish and standings as the history records them, read back in
-//! document order by each report.
+//! checks finish and standings as the history works them out, read back in
+//! document order by each report; and the history's own rows until it
+//! stores them.
 //!
 //! Holding every row in memory until the reports were written made a run's
 //! memory grow by about 1.5 KB per cited URL (360 MiB at 200,000 URLs).
