@@ -265,7 +265,8 @@ impl RunHistory {
                         ToWriter::Health { .. } => continue,
                     };
                     for (url, result, from_history) in batch {
-                        match store.assess(&observation(&result, from_history), &policy) {
+                        let observed = observation(&result, from_history);
+                        match store.assess(&observed, &policy) {
                             Ok(standing) => {
                                 recorded += 1;
                                 // Kept to hand back below: a disk that
@@ -276,7 +277,6 @@ impl RunHistory {
                                     tracked = Err(err);
                                 }
                                 if live {
-                                    let observed = observation(&result, from_history);
                                     if let Err(err) =
                                         store.store_check(run_id, &observed, &standing)
                                     {

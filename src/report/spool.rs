@@ -68,9 +68,6 @@ impl RecordFile {
         (start, (self.ends[i] - start) as usize)
     }
 
-    /// Record `i`, read through `window`. Reads are positioned, so several
-    /// readers can share the file (the CSV and the HTML page are written at
-    /// the same time).
     /// Record `i` by one read of just its bytes, into `scratch`: for reads
     /// in an order of their own, where a window would be read for one
     /// record each time.
@@ -81,22 +78,22 @@ impl RecordFile {
         decode(scratch)
     }
 
+    /// Record `i`, read through `window`. Reads are positioned, so several
+    /// readers can share the file (the CSV and the HTML page are written at
+    /// the same time).
     fn read<T: DeserializeOwned>(&self, i: usize, window: &mut Window) -> io::Result<T> {
         let (start, len) = self.span(i);
-        let file = self.writer.get_ref();
         if let Some(bytes) = window.get(start, len) {
             return decode(bytes);
         }
         if start < window.start {
             // Behind the window: a note citing an earlier URL again. One
             // read of just that record keeps the window where reading goes on.
-            window.scratch.resize(len, 0);
-            read_exact_at(file, &mut window.scratch, start)?;
-            return decode(&window.scratch);
+            return self.read_one(i, &mut window.scratch);
         }
         let size = len.max(WINDOW).min((self.bytes() - start) as usize);
         window.data.resize(size, 0);
-        read_exact_at(file, &mut window.data, start)?;
+        read_exact_at(self.writer.get_ref(), &mut window.data, start)?;
         window.start = start;
         decode(&window.data[..len])
     }
@@ -208,23 +205,25 @@ impl<T: Serialize + DeserializeOwned> ByUrl<T> {
         self.flush()?;
         let mut scratch = Vec::new();
         for &url in order {
-            match self.record_of.get(url as usize) {
-                Some(&record) if record != u32::MAX => {
-                    each(self.records.read_one(record as usize, &mut scratch)?)?;
-                }
-                _ => {}
+            if let Some(record) = self.record(url) {
+                each(self.records.read_one(record, &mut scratch)?)?;
             }
         }
         Ok(())
     }
 
-    fn read(&self, url: u32, window: &mut Window) -> io::Result<Option<T>> {
+    /// The record number of URL number `url`, if it has one.
+    fn record(&self, url: u32) -> Option<usize> {
         match self.record_of.get(url as usize) {
-            Some(&record) if record != u32::MAX => {
-                self.records.read(record as usize, window).map(Some)
-            }
-            _ => Ok(None),
+            Some(&record) if record != u32::MAX => Some(record as usize),
+            _ => None,
         }
+    }
+
+    fn read(&self, url: u32, window: &mut Window) -> io::Result<Option<T>> {
+        self.record(url)
+            .map(|record| self.records.read(record, window))
+            .transpose()
     }
 }
 
@@ -365,6 +364,9 @@ impl Rows for SpooledRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Verdict;
+    use crate::history::{Change, State};
+    use crate::report::test_rows::{row, tracked};
 
     #[test]
     fn records_are_drained_in_the_order_asked_for() {
@@ -406,10 +408,6 @@ mod tests {
         assert!(stopped.is_err());
         assert_eq!(seen, [9, 8, 7]);
     }
-
-    use crate::check::Verdict;
-    use crate::history::{Change, State};
-    use crate::report::test_rows::{row, tracked};
 
     #[test]
     fn rows_come_back_in_document_order_with_their_results() {
